@@ -1,0 +1,312 @@
+"""The typed schema of an instance (with its pathway model merged in).
+
+Every field has a type, a unit and a one-line description; unknown keys are errors. The field
+reference in docs/fields.md is generated from these classes, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Number = Annotated[float, Field(allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def field(description: str, unit: str = "", **kwargs: Any) -> Any:
+    """A schema field with its description and unit recorded for the docs."""
+    return Field(description=description, json_schema_extra={"unit": unit}, **kwargs)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Effect(Strict):
+    """Change in an outcome per unit of an intervention, `lag` years after the units are bought."""
+
+    per_unit: Number = field("change in the outcome per unit bought", "outcome units per unit")
+    lag: int = field("years between buying a unit and its effect", "years", default=0, ge=0)
+
+
+class Tranche(Strict):
+    """A block of units with its own health gain (diminishing returns)."""
+
+    units: NonNegative | None = field(
+        "size of the tranche; leave out on the last tranche for no limit", "units", default=None
+    )
+    health_gain: Number = field("health gain per unit in this tranche", "health unit per unit")
+
+
+class Ramp(Strict):
+    """How fast a service may grow or shrink from one year to the next."""
+
+    max_increase: NonNegative | None = field("most extra units a year", "units", default=None)
+    max_decrease: NonNegative | None = field("most units cut a year", "units", default=None)
+    max_increase_share: NonNegative | None = field(
+        "most growth a year, as a share of the previous year's units", "share", default=None
+    )
+    max_decrease_share: Share | None = field(
+        "most cut a year, as a share of the previous year's units", "share", default=None
+    )
+
+
+class Intervention(Strict):
+    """Something the pathway funds, measured in units a year."""
+
+    name: str = field("readable name", "text")
+    unit: str = field("what one unit is (patient-year, contact, attendance, case)", "text")
+    unit_cost: Money = field("price per unit paid out of the envelope", "currency per unit")
+    full_cost: Money | None = field(
+        "full economic cost per unit for the net-benefit objective, if not the unit cost",
+        "currency per unit",
+        default=None,
+    )
+    health_gain: Number = field("health gain per unit", "health unit per unit", default=0.0)
+    tranches: list[Tranche] | None = field(
+        "diminishing returns: blocks of units with falling health gain (replaces health_gain)",
+        "list",
+        default=None,
+    )
+    effects: dict[Id, Number | Effect | list[Effect]] = field(
+        "effect per unit on each outcome (a number, or per_unit and lag)", "by outcome", default={}
+    )
+    delivered_by: Id | dict[Id, Share] | None = field(
+        "partner paid for the units, or shares of the units by partner", "partner", default=None
+    )
+    resource_use: dict[Id, NonNegative] = field(
+        "use of each resource per unit", "resource units per unit", default={}
+    )
+    baseline_units: NonNegative = field("units a year today (baseline year)", "units", default=0.0)
+    min_units: NonNegative | None = field("fewest units in any plan year", "units", default=None)
+    max_units: NonNegative | None = field(
+        "most units in any plan year (capacity, or need)", "units", default=None
+    )
+    ramp: Ramp | None = field("most growth or cut from one year to the next", "", default=None)
+    source: str | None = field("evidence behind the numbers", "text", default=None)
+    notes: str | None = field("anything else a reader should know", "text", default=None)
+
+    def effect_list(self, outcome: str) -> list[Effect]:
+        """Effects on `outcome` as a list of (per unit, lag)."""
+        raw = self.effects.get(outcome, [])
+        if isinstance(raw, float | int):
+            return [Effect(per_unit=float(raw))]
+        return [raw] if isinstance(raw, Effect) else list(raw)
+
+    def partner_shares(self) -> dict[str, float]:
+        """Partner -> share of this intervention's income."""
+        if self.delivered_by is None:
+            return {}
+        return {self.delivered_by: 1.0} if isinstance(self.delivered_by, str) else self.delivered_by
+
+
+class Outcome(Strict):
+    """A quantity that moves when interventions move: level = baseline + effects x change in units."""
+
+    name: str = field("readable name", "text")
+    unit: str = field("what one event is (attendance, admission, patient)", "text")
+    baseline: NonNegative = field("level a year today (baseline year)", "events a year")
+    tariff: Money = field(
+        "price paid out of the envelope per event (paid activity such as an A&E attendance)",
+        "currency per event",
+        default=0.0,
+    )
+    paid_to: Id | None = field("partner paid the tariff", "partner", default=None)
+    health_gain_per_event: Number = field(
+        "health gain per event (negative for a harm such as an amputation)",
+        "health unit per event",
+        default=0.0,
+    )
+    external_costs: dict[Id, Money] = field(
+        "cost per event to a partner outside the envelope (such as social care)",
+        "currency per event by partner",
+        default={},
+    )
+    source: str | None = field("evidence behind the numbers", "text", default=None)
+    notes: str | None = field("anything else a reader should know", "text", default=None)
+
+
+class Envelope(Strict):
+    """The joint budget: a baseline shrinking at a compound rate, or amounts per year."""
+
+    baseline: Money | None = field("envelope in the baseline year", "currency", default=None)
+    reduction: Share | None = field(
+        "reduction each year, compounding (0.02 for 2%)", "share a year", default=None
+    )
+    amounts: dict[int, Money] | None = field(
+        "envelope for each plan year, instead of baseline and reduction", "currency by year", default=None
+    )
+
+
+class Savings(Strict):
+    """What happens to money left unspent in a year."""
+
+    rule: Literal["carry_forward", "share"] = field(
+        "carry_forward: reinvested in the pathway next year; share: paid to partners by shares",
+        "",
+        default="carry_forward",
+    )
+    shares: dict[Id, Share] = field(
+        "with rule share: each partner's share of the savings (they sum to 1)", "share by partner", default={}
+    )
+
+
+class RefusedOutcome(Strict):
+    """A poor outcome the commissioner will not pay for: the responsible partner bears its cost."""
+
+    responsible: Id = field("partner that bears the tariff of each event", "partner")
+
+
+class Partner(Strict):
+    """An organisation that receives pathway money."""
+
+    name: str = field("readable name", "text")
+    baseline_income: Money | None = field(
+        "pathway income in the baseline year (default: baseline units and levels at today's prices)",
+        "currency",
+        default=None,
+    )
+    max_loss: Money | None = field("most income it may lose in any plan year", "currency", default=None)
+    max_loss_share: Share | None = field(
+        "most income it may lose in any plan year, as a share of baseline income", "share", default=None
+    )
+    max_gain: Money | None = field("most income it may gain in any plan year", "currency", default=None)
+    max_gain_share: NonNegative | None = field(
+        "most income it may gain in any plan year, as a share of baseline income", "share", default=None
+    )
+    notes: str | None = field("anything else a reader should know", "text", default=None)
+
+
+class Floor(Strict):
+    """A bound on an outcome's level: absolute or relative to baseline, in one year or every year."""
+
+    outcome: Id = field("the outcome bounded", "outcome")
+    bound: Literal["upper", "lower"] = field("upper: at most; lower: at least", "")
+    value: NonNegative | None = field("the bound as a level", "events a year", default=None)
+    relative: NonNegative | None = field(
+        "the bound as a multiple of the baseline level (0.97 for 3% below)", "ratio", default=None
+    )
+    year: int | None = field("the plan year it applies to (default: every plan year)", "year", default=None)
+    description: str | None = field("the rule in words", "text", default=None)
+
+
+class Group(Strict):
+    """Interventions that together meet a need (at least) or share one need (substitutes, at most)."""
+
+    members: list[Id] = field("interventions in the group (same unit)", "interventions", min_length=1)
+    rule: Literal["meet_need", "share_need"] = field(
+        "meet_need: their units together at least the need; share_need: at most the need", ""
+    )
+    need: NonNegative = field("the need, in the members' unit", "units a year")
+    description: str | None = field("the rule in words", "text", default=None)
+
+
+class Complement(Strict):
+    """Interventions that only make sense alongside others: units of A <= ratio x units of B."""
+
+    intervention: Id | list[Id] = field("the dependent intervention(s) A", "interventions")
+    requires: Id | list[Id] = field("the intervention(s) B it depends on", "interventions")
+    ratio: NonNegative = field("most units of A per unit of B", "ratio", default=1.0)
+    description: str | None = field("the rule in words", "text", default=None)
+
+    def sides(self) -> tuple[list[str], list[str]]:
+        """(A, B) as lists."""
+        a, b = self.intervention, self.requires
+        return ([a] if isinstance(a, str) else a), ([b] if isinstance(b, str) else b)
+
+
+class Resource(Strict):
+    """Workforce or another resource used by interventions, with a capacity each year."""
+
+    name: str = field("readable name", "text")
+    unit: str = field("unit of the resource (hour, minute, FTE, slot)", "text")
+    capacity: NonNegative = field("available each plan year", "resource units a year")
+    source: str | None = field("where the capacity comes from", "text", default=None)
+
+
+class Objective(Strict):
+    """What the plan optimises."""
+
+    kind: Literal["health_gain", "min_spend", "net_benefit"] = field(
+        "health_gain: maximise discounted health gain; min_spend: minimise discounted spend "
+        "meeting every floor; net_benefit: maximise health gain minus cost / threshold",
+        "",
+        default="health_gain",
+    )
+    threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = field(
+        "with net_benefit: cost-effectiveness threshold", "currency per health unit", default=None
+    )
+
+
+class PathwayInfo(Strict):
+    """Where the reusable evidence came from (filled in from the pathway model file)."""
+
+    pathway: str | None = field("pathway id", "text", default=None)
+    title: str | None = field("pathway title", "text", default=None)
+    description: str | None = field("what the pathway covers", "text", default=None)
+    sources: list[str] | dict[str, str] | None = field("sources used", "text", default=None)
+
+
+class Instance(Strict):
+    """One local plan: its pathway model's evidence plus local money, partners, floors and limits."""
+
+    name: str = field("short name of the plan", "text")
+    title: str | None = field("title shown on outputs", "text", default=None)
+    description: str | None = field("what the plan is for", "text", default=None)
+    model: str | None = field("path of the pathway model file, relative to this file", "path", default=None)
+    pathway: PathwayInfo = field("from the pathway model", "", default=PathwayInfo())
+    currency: Literal["GBP", "USD", "EUR"] = field("currency of every money field", "", default="GBP")
+    health_unit: str = field("unit of health gain (QALY, DALY averted)", "text", default="QALY")
+    population: Annotated[int, Field(gt=0)] | None = field("people covered", "persons", default=None)
+    baseline_year: int = field("the observed year the baseline figures describe", "year")
+    horizon: Annotated[int, Field(ge=1, le=50)] = field("number of plan years after the baseline", "years")
+    discount_rate: Share = field(
+        "annual discount rate for health gain and money (first plan year undiscounted)",
+        "share a year",
+        default=0.035,
+    )
+    objective: Objective = field("what to optimise", "", default=Objective())
+    envelope: Envelope | None = field("the joint budget (leave out for no budget limit)", "", default=None)
+    savings: Savings = field("what happens to money left unspent", "", default=Savings())
+    refused_outcomes: dict[Id, RefusedOutcome] = field(
+        "outcomes the commissioner will not pay for", "by outcome", default={}
+    )
+    partners: dict[Id, Partner] = field("organisations that receive pathway money", "", default={})
+    interventions: dict[Id, Intervention] = field("what the pathway can fund", "", min_length=1)
+    outcomes: dict[Id, Outcome] = field("what moves when interventions move", "", default={})
+    resources: dict[Id, Resource] = field("workforce and other capacities", "", default={})
+    floors: dict[Id, Floor] = field("bounds on outcomes", "", default={})
+    groups: dict[Id, Group] = field("needs met together, or shared by substitutes", "", default={})
+    complements: dict[Id, Complement] = field("interventions that need others alongside", "", default={})
+    scenarios: dict[Id, dict[str, Any]] = field(
+        "named overrides of any field above (plus a description)", "", default={}
+    )
+    sources: list[str] | dict[str, str] | None = field("sources of the local figures", "text", default=None)
+
+    @field_validator("interventions", "outcomes", "partners", "resources", mode="before")
+    @classmethod
+    def _mapping(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @property
+    def plan_years(self) -> list[int]:
+        """Calendar labels of the plan years, baseline year + 1 onwards."""
+        return [self.baseline_year + t for t in range(1, self.horizon + 1)]
+
+    def envelope_by_year(self) -> dict[int, float] | None:
+        """Envelope for each plan year, or None if there is no budget limit."""
+        if self.envelope is None:
+            return None
+        if self.envelope.amounts is not None:
+            return {year: float(self.envelope.amounts[year]) for year in self.plan_years}
+        base = self.envelope.baseline or 0.0
+        rate = self.envelope.reduction or 0.0
+        return {year: base * (1 - rate) ** t for t, year in enumerate(self.plan_years, start=1)}
+
+    def discount(self, year: int) -> float:
+        """Discount factor of a plan year: 1 in the first plan year."""
+        return float((1 + self.discount_rate) ** -(year - self.baseline_year - 1))
