@@ -1,0 +1,532 @@
+"""Validate: the typed schema first, then named semantic checks; every problem reported at once.
+
+A check is a function `check_*(instance, document) -> list[Problem]`, listed in CHECKS. Each
+problem names the file, line and field, and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from collections.abc import Callable, Iterator
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from planner.errors import FieldPath, InputError, Problem
+from planner.load import Document
+from planner.schema import Instance
+
+Check = Callable[[Instance, Document], list[Problem]]
+
+
+def validate(document: Document) -> Instance:
+    """The typed instance, or InputError listing every problem found."""
+    try:
+        instance = Instance.model_validate(document.data)
+    except ValidationError as exc:
+        raise InputError([_schema_problem(document, error) for error in exc.errors()]) from None
+    problems = [problem for check in CHECKS for problem in check(instance, document)]
+    if problems:
+        raise InputError(problems)
+    return instance
+
+
+# --- schema errors -------------------------------------------------------------------------
+
+
+def _schema_problem(document: Document, error: Any) -> Problem:
+    path: FieldPath = tuple(part for part in error["loc"] if not _is_union_tag(part))
+    kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
+    info = _field_at(path)
+    unit = (info or {}).get("unit", "")
+    if kind == "extra_forbidden":
+        allowed = ", ".join(_allowed_keys(path[:-1])) or "nothing"
+        return document.problem(
+            path, f"'{path[-1]}' is not a known field", f"check the spelling; allowed here: {allowed}"
+        )
+    if kind == "missing":
+        what = (info or {}).get("description", "required")
+        return document.problem(path, "is missing", f"add it: {what}" + (f" ({unit})" if unit else ""))
+    shown = _shown(given)
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        limit = ctx.get("ge", ctx.get("gt", ctx.get("le", ctx.get("lt"))))
+        words = {
+            "greater_than_equal": "at least",
+            "greater_than": "more than",
+            "less_than_equal": "at most",
+            "less_than": "less than",
+        }[kind]
+        fix = f"use a value {words} {limit}"
+        if unit.startswith("share"):
+            fix += "; shares are fractions: write 0.02 for 2%"
+        return document.problem(path, f"must be {words} {limit} (got {shown})", fix)
+    if kind == "finite_number":
+        return document.problem(path, f"must be a finite number (got {shown})", "write a real number")
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+        whole = kind.startswith("int")
+        example = "2016" if whole else "1200 or 0.05"
+        fix = f"write a {'whole ' if whole else ''}number such as {example}, without symbols or commas"
+        if unit:
+            fix += f" (unit: {unit})"
+        return document.problem(path, f"must be a {'whole ' if whole else ''}number (got {shown})", fix)
+    if kind == "literal_error":
+        return document.problem(
+            path, f"must be one of {ctx.get('expected')} (got {shown})", "use one of the listed words"
+        )
+    if kind == "string_pattern_mismatch":
+        fix = "use letters, digits and underscores, starting with a letter (e.g. structured_education)"
+        return document.problem(path, f"'{given}' is not a valid name", fix)
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return document.problem(
+            path, f"must be a set of 'field: value' lines (got {shown})", "indent the fields under it"
+        )
+    if kind == "list_type":
+        return document.problem(path, f"must be a list (got {shown})", "write it as [a, b] or '- a' lines")
+    if kind in ("string_type", "bool_type"):
+        return document.problem(path, f"has the wrong type (got {shown})", f"write {kind.split('_')[0]}")
+    if kind == "too_short":
+        return document.problem(path, "must not be empty", "give at least one entry")
+    return document.problem(path, error["msg"], "correct the value; see docs/fields.md")
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Pydantic inserts union member names ('float', 'Effect', 'list[...]') into error paths."""
+    return isinstance(part, str) and (part[:1].isupper() or part in ("float", "str", "int") or "[" in part)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _models(annotation: Any) -> Iterator[Any]:
+    """Expand Optional/Union/Annotated/list/dict annotations down to their members."""
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        yield from _models(get_args(annotation)[0])
+    elif origin in (typing.Union, types.UnionType):
+        for arg in get_args(annotation):
+            yield from _models(arg)
+    else:
+        yield annotation
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    for member in _models(annotation):
+        origin = get_origin(member)
+        if isinstance(member, type) and issubclass(member, BaseModel) and isinstance(part, str):
+            if part in member.model_fields:
+                return member.model_fields[part].annotation
+        elif origin is dict and isinstance(part, str | int):
+            return get_args(member)[1]
+        elif origin is list and isinstance(part, int):
+            return get_args(member)[0]
+    return None
+
+
+def _annotation_at(path: FieldPath) -> Any:
+    annotation: Any = Instance
+    for part in path:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return None
+    return annotation
+
+
+def _allowed_keys(path: FieldPath) -> list[str]:
+    for member in _models(_annotation_at(path)):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return list(member.model_fields)
+    return []
+
+
+def _field_at(path: FieldPath) -> dict[str, Any] | None:
+    if not path or not isinstance(path[-1], str):
+        return None
+    for member in _models(_annotation_at(path[:-1])):
+        if isinstance(member, type) and issubclass(member, BaseModel) and path[-1] in member.model_fields:
+            info = member.model_fields[path[-1]]
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            return {"description": info.description or "", "unit": str(extra.get("unit", ""))}
+    return None
+
+
+# --- semantic checks -----------------------------------------------------------------------
+
+
+def check_references(instance: Instance, document: Document) -> list[Problem]:
+    """Every partner, outcome, resource and intervention named must be defined."""
+    problems: list[Problem] = []
+
+    def need(kind: str, name: str, known: dict[str, Any], path: FieldPath) -> None:
+        if name not in known:
+            listed = ", ".join(sorted(known)) or "none defined"
+            problems.append(
+                document.problem(path, f"{kind} '{name}' is not defined", f"use one of: {listed}")
+            )
+
+    for iid, item in instance.interventions.items():
+        base: FieldPath = ("interventions", iid)
+        for outcome in item.effects:
+            need("outcome", outcome, instance.outcomes, (*base, "effects", outcome))
+        for resource in item.resource_use:
+            need("resource", resource, instance.resources, (*base, "resource_use", resource))
+        if isinstance(item.delivered_by, str):
+            need("partner", item.delivered_by, instance.partners, (*base, "delivered_by"))
+        else:
+            for partner in item.partner_shares():
+                need("partner", partner, instance.partners, (*base, "delivered_by", partner))
+    for oid, outcome in instance.outcomes.items():
+        if outcome.paid_to is not None:
+            need("partner", outcome.paid_to, instance.partners, ("outcomes", oid, "paid_to"))
+        for partner in outcome.external_costs:
+            need("partner", partner, instance.partners, ("outcomes", oid, "external_costs", partner))
+    for oid, refused in instance.refused_outcomes.items():
+        need("outcome", oid, instance.outcomes, ("refused_outcomes", oid))
+        need("partner", refused.responsible, instance.partners, ("refused_outcomes", oid, "responsible"))
+    for fid, floor in instance.floors.items():
+        need("outcome", floor.outcome, instance.outcomes, ("floors", fid, "outcome"))
+    for gid, group in instance.groups.items():
+        for index, member in enumerate(group.members):
+            need("intervention", member, instance.interventions, ("groups", gid, "members", index))
+    for cid, complement in instance.complements.items():
+        for side, names in zip(("intervention", "requires"), complement.sides(), strict=True):
+            for name in names:
+                need("intervention", name, instance.interventions, ("complements", cid, side))
+    for partner in instance.savings.shares:
+        need("partner", partner, instance.partners, ("savings", "shares", partner))
+    return problems
+
+
+def check_years(instance: Instance, document: Document) -> list[Problem]:
+    """Years named must be plan years; envelope amounts must cover exactly the plan years."""
+    problems: list[Problem] = []
+    years = instance.plan_years
+    span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
+    for fid, floor in instance.floors.items():
+        if floor.year is not None and floor.year not in years:
+            problems.append(
+                document.problem(
+                    ("floors", fid, "year"),
+                    f"{floor.year} is not a plan year (plan years: {span})",
+                    "use a plan year, or leave year out for every year",
+                )
+            )
+    envelope = instance.envelope
+    if envelope is not None and envelope.amounts is not None:
+        given = set(envelope.amounts)
+        if given != set(years):
+            missing = sorted(set(years) - given)
+            extra = sorted(given - set(years))
+            detail = "; ".join(
+                part
+                for part in (
+                    f"missing {', '.join(map(str, missing))}" if missing else "",
+                    f"not plan years: {', '.join(map(str, extra))}" if extra else "",
+                )
+                if part
+            )
+            problems.append(
+                document.problem(
+                    ("envelope", "amounts"),
+                    f"must give one amount for each plan year {span} ({detail})",
+                    "give exactly one amount per plan year",
+                )
+            )
+    return problems
+
+
+def check_envelope(instance: Instance, document: Document) -> list[Problem]:
+    """The envelope is either baseline and reduction, or amounts per year, not both."""
+    envelope = instance.envelope
+    if envelope is None:
+        return []
+    by_rate = envelope.baseline is not None or envelope.reduction is not None
+    if envelope.amounts is not None and by_rate:
+        return [
+            document.problem(
+                ("envelope",),
+                "gives both amounts per year and a baseline/reduction",
+                "keep either amounts, or baseline with reduction",
+            )
+        ]
+    if envelope.amounts is None and envelope.baseline is None:
+        return [
+            document.problem(
+                ("envelope",),
+                "gives no baseline and no amounts",
+                "give baseline (and reduction), or amounts per plan year",
+            )
+        ]
+    return []
+
+
+def check_intervention_ranges(instance: Instance, document: Document) -> list[Problem]:
+    """Fewest units at most most units; tranches with falling gain; no gain given twice."""
+    problems: list[Problem] = []
+    for iid, item in instance.interventions.items():
+        base: FieldPath = ("interventions", iid)
+        if item.min_units is not None and item.max_units is not None and item.min_units > item.max_units:
+            problems.append(
+                document.problem(
+                    (*base, "min_units"),
+                    f"min_units {item.min_units:g} is above max_units {item.max_units:g}",
+                    "lower min_units or raise max_units",
+                )
+            )
+        if item.tranches is None:
+            continue
+        if item.health_gain != 0:
+            problems.append(
+                document.problem(
+                    (*base, "health_gain"),
+                    "is given together with tranches",
+                    "put the health gain in the tranches and remove health_gain",
+                )
+            )
+        for index, tranche in enumerate(item.tranches[:-1]):
+            if tranche.units is None:
+                problems.append(
+                    document.problem(
+                        (*base, "tranches", index, "units"),
+                        "only the last tranche may be unlimited",
+                        "give this tranche's size in units",
+                    )
+                )
+        gains = [t.health_gain for t in item.tranches]
+        for index in range(1, len(gains)):
+            if gains[index] > gains[index - 1]:
+                problems.append(
+                    document.problem(
+                        (*base, "tranches", index, "health_gain"),
+                        f"rises from {gains[index - 1]:g} to {gains[index]:g}: tranches express "
+                        "diminishing returns, so the gain per unit must not rise",
+                        "order the tranches from the highest gain per unit to the lowest",
+                    )
+                )
+    return problems
+
+
+def check_group_units(instance: Instance, document: Document) -> list[Problem]:
+    """Units of a group's members are added, so they must be the same unit."""
+    problems: list[Problem] = []
+    for gid, group in instance.groups.items():
+        units = {m: instance.interventions[m].unit for m in group.members if m in instance.interventions}
+        if len(set(units.values())) > 1:
+            listed = ", ".join(f"{m} ({u})" for m, u in units.items())
+            problems.append(
+                document.problem(
+                    ("groups", gid, "members"),
+                    f"adds units that differ: {listed}",
+                    "group only interventions counted in the same unit",
+                )
+            )
+    return problems
+
+
+def check_partner_limits(instance: Instance, document: Document) -> list[Problem]:
+    """A limit is given once: in money or as a share, not both."""
+    problems: list[Problem] = []
+    for pid, partner in instance.partners.items():
+        for absolute, share in (("max_loss", "max_loss_share"), ("max_gain", "max_gain_share")):
+            if getattr(partner, absolute) is not None and getattr(partner, share) is not None:
+                problems.append(
+                    document.problem(
+                        ("partners", pid, share),
+                        f"is given together with {absolute}",
+                        f"keep one of {absolute} (money) and {share} (share of baseline income)",
+                    )
+                )
+    return problems
+
+
+def check_savings(instance: Instance, document: Document) -> list[Problem]:
+    """Shared savings need partner shares summing to 1; carried-forward savings take none."""
+    savings = instance.savings
+    total = sum(savings.shares.values())
+    if savings.rule == "share" and not math.isclose(total, 1.0, abs_tol=1e-9):
+        return [
+            document.problem(
+                ("savings", "shares"),
+                f"add up to {total:g}, not 1",
+                "give each partner's share of the savings as fractions adding up to 1",
+            )
+        ]
+    if savings.rule == "carry_forward" and savings.shares:
+        return [
+            document.problem(
+                ("savings", "shares"),
+                "are given but savings are carried forward",
+                "set rule: share, or remove shares",
+            )
+        ]
+    return []
+
+
+def check_objective(instance: Instance, document: Document) -> list[Problem]:
+    """Net benefit needs a threshold; the other objectives take none."""
+    objective = instance.objective
+    if objective.kind == "net_benefit" and objective.threshold is None:
+        return [
+            document.problem(
+                ("objective", "threshold"),
+                "is missing: net benefit needs a cost-effectiveness threshold",
+                f"give the threshold in {instance.currency} per {instance.health_unit} (e.g. 20000)",
+            )
+        ]
+    if objective.kind != "net_benefit" and objective.threshold is not None:
+        return [
+            document.problem(
+                ("objective", "threshold"),
+                f"is only used by the net_benefit objective (this one is {objective.kind})",
+                "remove threshold, or set kind: net_benefit",
+            )
+        ]
+    return []
+
+
+def check_floors(instance: Instance, document: Document) -> list[Problem]:
+    """A floor is an absolute value or a ratio to baseline, and a ratio is near 1."""
+    problems: list[Problem] = []
+    for fid, floor in instance.floors.items():
+        base: FieldPath = ("floors", fid)
+        if (floor.value is None) == (floor.relative is None):
+            problems.append(
+                document.problem(
+                    base,
+                    "needs exactly one of value and relative",
+                    "give value (a level) or relative (a multiple of baseline, 0.97 for 3% below)",
+                )
+            )
+        elif floor.relative is not None and floor.relative > 10:
+            problems.append(
+                document.problem(
+                    (*base, "relative"),
+                    f"{floor.relative:g} times the baseline cannot be meant",
+                    f"relative is a multiple of baseline: write {floor.relative / 100:g} "
+                    f"for {floor.relative:g}% of baseline",
+                )
+            )
+    return problems
+
+
+def check_paid_to(instance: Instance, document: Document) -> list[Problem]:
+    """Where partners are declared, every payment out of the envelope names who receives it."""
+    if not instance.partners:
+        return []
+    problems: list[Problem] = []
+    for iid, item in instance.interventions.items():
+        shares = item.partner_shares()
+        if item.unit_cost > 0 and not shares:
+            problems.append(
+                document.problem(
+                    ("interventions", iid, "delivered_by"),
+                    "is missing: the units are paid for but no partner receives the money",
+                    "name the partner that delivers it (or shares by partner)",
+                )
+            )
+        elif shares and not math.isclose(sum(shares.values()), 1.0, abs_tol=1e-9):
+            problems.append(
+                document.problem(
+                    ("interventions", iid, "delivered_by"),
+                    f"shares add up to {sum(shares.values()):g}, not 1",
+                    "give each partner's share of the units as fractions adding up to 1",
+                )
+            )
+    for oid, outcome in instance.outcomes.items():
+        if outcome.tariff > 0 and outcome.paid_to is None:
+            problems.append(
+                document.problem(
+                    ("outcomes", oid, "paid_to"),
+                    "is missing: the tariff is paid but no partner receives it",
+                    "name the partner paid the tariff",
+                )
+            )
+    return problems
+
+
+def check_bounded(instance: Instance, document: Document) -> list[Problem]:
+    """When maximising, something must limit every intervention that adds health gain."""
+    if instance.objective.kind == "min_spend":
+        return []
+    limited_by_group = {
+        m for g in instance.groups.values() if g.rule == "share_need" for m in g.members
+    }
+    problems: list[Problem] = []
+    for iid, item in instance.interventions.items():
+        gains = [t.health_gain for t in item.tranches] if item.tranches else [item.health_gain]
+        priced = item.unit_cost > 0 and instance.envelope is not None
+        uses_capacity = any(use > 0 for use in item.resource_use.values())
+        bounded = item.max_units is not None or priced or uses_capacity or iid in limited_by_group
+        if max(gains) > 0 and not bounded:
+            problems.append(
+                document.problem(
+                    ("interventions", iid),
+                    "adds health gain but nothing limits its units (no cost against an envelope, "
+                    "no max_units, no resource use, no shared need), so the plan would be unbounded",
+                    "give max_units (capacity or need), or a unit_cost within an envelope",
+                )
+            )
+    return problems
+
+
+def check_floor_reachable(instance: Instance, document: Document) -> list[Problem]:
+    """A floor must be reachable by some allocation within every intervention's min and max units."""
+    problems: list[Problem] = []
+    for fid, floor in instance.floors.items():
+        outcome = instance.outcomes.get(floor.outcome)
+        if outcome is None or (floor.value is None) == (floor.relative is None):
+            continue
+        bound = floor.value if floor.value is not None else outcome.baseline * (floor.relative or 0)
+        for year in [floor.year] if floor.year is not None else instance.plan_years:
+            t = year - instance.baseline_year
+            low = high = outcome.baseline
+            for item in instance.interventions.values():
+                for effect in item.effect_list(floor.outcome):
+                    if t - effect.lag < 1:
+                        continue
+                    least = (item.min_units or 0.0) - item.baseline_units
+                    most = (item.max_units if item.max_units is not None else math.inf)
+                    most -= item.baseline_units
+                    ends = [effect.per_unit * least, effect.per_unit * most]
+                    low += min(ends)
+                    high += max(ends)
+            if floor.bound == "lower" and high < bound - 1e-9:
+                problems.append(
+                    document.problem(
+                        ("floors", fid),
+                        f"needs {floor.outcome} at least {bound:,.6g} in {year}, but at most "
+                        f"{high:,.6g} is reachable within the interventions' max_units",
+                        "lower the floor, or raise max_units of interventions that raise it",
+                    )
+                )
+                break
+            if floor.bound == "upper" and low > bound + 1e-9:
+                problems.append(
+                    document.problem(
+                        ("floors", fid),
+                        f"needs {floor.outcome} at most {bound:,.6g} in {year}, but no less than "
+                        f"{low:,.6g} is reachable within the interventions' min and max units",
+                        "raise the cap, or let the interventions that reduce it grow (max_units)",
+                    )
+                )
+                break
+    return problems
+
+
+CHECKS: list[Check] = [
+    check_references,
+    check_years,
+    check_envelope,
+    check_intervention_ranges,
+    check_group_units,
+    check_partner_limits,
+    check_savings,
+    check_objective,
+    check_floors,
+    check_paid_to,
+    check_bounded,
+    check_floor_reachable,
+]
