@@ -82,7 +82,7 @@ def row_name(family: str, *key: str | int) -> str:
 def affine(pairs: Iterable[tuple[pulp.LpVariable, float]], constant: float = 0.0) -> pulp.LpAffineExpression:
     """Sum of coefficient x variable terms (zero coefficients dropped) plus a constant."""
     terms = [(var, coef) for var, coef in pairs if coef != 0]
-    expression = pulp.lpSum_vars_coefs(terms) if terms else pulp.LpAffineExpression()
+    expression = pulp.lpSum_vars_coefs(terms) if terms else pulp.lpSum([])
     return expression + constant
 
 
@@ -261,7 +261,7 @@ def objective(model: Model) -> pulp.LpAffineExpression:
     """Discounted health gain, spend, or net benefit (health gain - cost / threshold)."""
     instance = model.instance
     kind = instance.objective.kind
-    total = pulp.LpAffineExpression()
+    total = pulp.lpSum([])
     for year in model.years:
         if kind == "health_gain":
             term = model.health[year]
@@ -487,7 +487,7 @@ def add_ramps(model: Model) -> None:
             before = (
                 model.units[(iid, model.years[index - 1])]
                 if index
-                else pulp.LpAffineExpression() + item.baseline_units
+                else pulp.LpAffineExpression.from_constant(item.baseline_units)
             )
             limits = [
                 ("ramp_up", "<=", now - before, ramp.max_increase, f"grows by at most {ramp.max_increase}"),

@@ -1,0 +1,356 @@
+"""Result: an optimal solution as tidy pandas DataFrames with a stable, documented schema.
+
+Only an optimal solution becomes a Plan; anything else raises NoPlanError. Every KPI is computed
+here once, and reports read only these tables (docs/results.md lists their columns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pulp
+
+from planner.build import Model, floor_bound
+from planner.errors import NoPlanError
+from planner.solve import Solution, Status
+
+TOLERANCE = 1e-6  # a row is binding when its slack is within this share of its bound (or absolute)
+
+ALLOCATION_COLUMNS = [
+    "intervention", "name", "year", "unit", "units", "baseline_units", "change_units",
+    "unit_cost", "spend", "baseline_spend", "change_spend", "health_gain", "delivered_by",
+]  # fmt: skip
+OUTCOME_COLUMNS = [
+    "outcome", "name", "year", "unit", "level", "baseline", "change", "floor", "bound_type",
+    "bound", "slack", "binding",
+]  # fmt: skip
+PARTNER_COLUMNS = [
+    "partner", "name", "year", "income", "baseline_income", "income_change", "external_cost",
+    "baseline_external_cost", "net_change", "max_loss", "headroom", "binding",
+]  # fmt: skip
+SHADOW_PRICE_COLUMNS = [
+    "family", "constraint", "subject", "year", "rule", "sense", "unit", "dual", "per",
+    "value_of_relaxing", "objective_unit", "binding", "explanation",
+]  # fmt: skip
+REDUCED_COST_COLUMNS = [
+    "intervention", "name", "year", "units", "reduced_cost", "improvement_needed_per_unit",
+    "improvement_unit", "explanation",
+]  # fmt: skip
+OBJECTIVE_WORDS = {
+    "health_gain": "discounted health gain",
+    "min_spend": "discounted spend",
+    "net_benefit": "discounted net health benefit",
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An optimal plan and its explanation, as DataFrames."""
+
+    summary: dict[str, Any]
+    allocation: pd.DataFrame
+    outcomes: pd.DataFrame
+    partners: pd.DataFrame
+    shadow_prices: pd.DataFrame
+    reduced_costs: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name, the summary as a two-column table first."""
+        summary = pd.DataFrame({"field": list(self.summary), "value": list(self.summary.values())})
+        return {
+            "summary": summary,
+            "allocation": self.allocation,
+            "outcomes": self.outcomes,
+            "partners": self.partners,
+            "shadow_prices": self.shadow_prices,
+            "reduced_costs": self.reduced_costs,
+        }
+
+
+def _clean(value: float) -> float:
+    """Solver noise below 1e-9 is zero, and -0.0 is 0.0, so output files are stable."""
+    return 0.0 if abs(value) < 1e-9 else float(value)
+
+
+def _value(expression: pulp.LpAffineExpression | float) -> float:
+    if isinstance(expression, int | float):
+        return _clean(float(expression))
+    return _clean(float(expression.value() or 0.0))
+
+
+def _binding(slack: float, bound: float) -> bool:
+    return abs(slack) <= TOLERANCE * max(1.0, abs(bound))
+
+
+def objective_unit(model: Model) -> str:
+    kind = model.instance.objective.kind
+    if kind == "min_spend":
+        return model.instance.currency
+    return model.instance.health_unit + (" (net)" if kind == "net_benefit" else "")
+
+
+def make_plan(model: Model, solution: Solution, scenario: str | None = None) -> Plan:
+    """The plan of an optimal solution; NoPlanError for any other status."""
+    if solution.status is not Status.OPTIMAL:
+        raise NoPlanError(solution.status.value, no_plan_message(model, solution))
+    return Plan(
+        summary=_summary(model, solution, scenario),
+        allocation=_allocation(model),
+        outcomes=_outcomes(model),
+        partners=_partners(model),
+        shadow_prices=_shadow_prices(model, solution),
+        reduced_costs=_reduced_costs(model, solution),
+    )
+
+
+def no_plan_message(model: Model, solution: Solution) -> str:
+    """Why there is no plan, in words a planner can act on."""
+    name = model.instance.name
+    advice = {
+        Status.INFEASIBLE: "no allocation meets every floor, risk limit, capacity and the envelope "
+        "together; relax a floor or a risk limit, or add money to the envelope",
+        Status.UNBOUNDED: "the objective can grow without limit; some intervention adds health gain "
+        "with nothing limiting it: give it max_units or a unit_cost within an envelope",
+        Status.TIME_LIMIT: "the solver stopped at its time limit before proving a plan optimal; "
+        "allow more time",
+        Status.ERROR: "the solver failed",
+    }[solution.status]
+    detail = f" ({solution.message})" if solution.message and solution.status is Status.ERROR else ""
+    return f"No plan for '{name}': {solution.status.value}: {advice}{detail}."
+
+
+def _summary(model: Model, solution: Solution, scenario: str | None) -> dict[str, Any]:
+    instance = model.instance
+    years = model.years
+    health = sum(instance.discount(y) * _value(model.health[y]) for y in years)
+    spend = sum(_value(model.spend[y]) for y in years)
+    envelope = sum(model.envelope.values()) if model.envelope else None
+    return {
+        "instance": instance.name,
+        "title": instance.title or instance.name,
+        "scenario": scenario or "",
+        "status": solution.status.value,
+        "solver": solution.solver,
+        "objective_kind": instance.objective.kind,
+        "objective_words": OBJECTIVE_WORDS[instance.objective.kind],
+        "objective": _clean(solution.objective or 0.0),
+        "objective_unit": objective_unit(model),
+        "health_unit": instance.health_unit,
+        "currency": instance.currency,
+        "health_gain_discounted": _clean(health),
+        "health_gain_undiscounted": _clean(sum(_value(model.health[y]) for y in years)),
+        "total_spend": _clean(spend),
+        "total_envelope": envelope if envelope is not None else "",
+        "unspent": _clean(envelope - spend) if envelope is not None else "",
+        "first_year": years[0],
+        "last_year": years[-1],
+        "discount_rate": instance.discount_rate,
+        "threshold": instance.objective.threshold or "",
+        "population": instance.population or "",
+        "variables": model.problem.numVariables(),
+        "constraints": model.problem.numConstraints(),
+    }
+
+
+def _allocation(model: Model) -> pd.DataFrame:
+    instance = model.instance
+    rows = []
+    for iid, item in instance.interventions.items():
+        delivered = ", ".join(
+            f"{p} {s:.0%}" if s != 1 else p for p, s in item.partner_shares().items()
+        )
+        for year in model.years:
+            units = _value(model.units[(iid, year)])
+            variables = model.unit_variables[(iid, year)]
+            gains = [t.health_gain for t in item.tranches] if item.tranches else [item.health_gain]
+            health = sum(g * float(v.varValue or 0.0) for g, v in zip(gains, variables, strict=True))
+            rows.append(
+                {
+                    "intervention": iid,
+                    "name": item.name,
+                    "year": year,
+                    "unit": item.unit,
+                    "units": units,
+                    "baseline_units": item.baseline_units,
+                    "change_units": _clean(units - item.baseline_units),
+                    "unit_cost": item.unit_cost,
+                    "spend": _clean(units * item.unit_cost),
+                    "baseline_spend": item.baseline_units * item.unit_cost,
+                    "change_spend": _clean((units - item.baseline_units) * item.unit_cost),
+                    "health_gain": _clean(health),
+                    "delivered_by": delivered,
+                }
+            )
+    return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+
+
+def _outcomes(model: Model) -> pd.DataFrame:
+    instance = model.instance
+    rows = []
+    for oid, outcome in instance.outcomes.items():
+        for year in model.years:
+            level = _value(model.level[(oid, year)])
+            row = {
+                "outcome": oid,
+                "name": outcome.name,
+                "year": year,
+                "unit": outcome.unit,
+                "level": level,
+                "baseline": outcome.baseline,
+                "change": _clean(level - outcome.baseline),
+            }
+            floors = [
+                (fid, f)
+                for fid, f in instance.floors.items()
+                if f.outcome == oid and f.year in (None, year)
+            ]
+            if not floors:
+                rows.append(row | {"floor": "", "bound_type": "", "bound": None, "slack": None,
+                                   "binding": False})  # fmt: skip
+            for fid, floor in floors:
+                bound = floor_bound(model, fid)
+                slack = _clean(bound - level if floor.bound == "upper" else level - bound)
+                rows.append(
+                    row
+                    | {
+                        "floor": fid,
+                        "bound_type": floor.bound,
+                        "bound": bound,
+                        "slack": slack,
+                        "binding": _binding(slack, bound),
+                    }
+                )
+    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+
+
+def _partners(model: Model) -> pd.DataFrame:
+    instance = model.instance
+    rows = []
+    for pid, partner in instance.partners.items():
+        base = model.baseline_income[pid]
+        base_external = model.baseline_external_cost[pid]
+        loss = partner.max_loss
+        if partner.max_loss_share is not None:
+            loss = partner.max_loss_share * base
+        for year in model.years:
+            income = _value(model.income[(pid, year)])
+            external = _value(model.external_cost[(pid, year)])
+            net_change = _clean((income - external) - (base - base_external))
+            headroom = _clean(net_change + loss) if loss is not None else None
+            rows.append(
+                {
+                    "partner": pid,
+                    "name": partner.name,
+                    "year": year,
+                    "income": income,
+                    "baseline_income": base,
+                    "income_change": _clean(income - base),
+                    "external_cost": external,
+                    "baseline_external_cost": base_external,
+                    "net_change": net_change,
+                    "max_loss": loss,
+                    "headroom": headroom,
+                    "binding": headroom is not None and _binding(headroom, loss or 0.0),
+                }
+            )
+    return pd.DataFrame(rows, columns=PARTNER_COLUMNS)
+
+
+def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
+    unit = objective_unit(model)
+    rows = []
+    for key, (rule, row) in model.registry.items():
+        dual = _clean(solution.duals[key])
+        # relaxing a <= row raises its bound, a >= row lowers it; improvement in the objective's sense
+        change = dual if rule.sense == "<=" else -dual
+        value = _clean((change if model.maximise else -change) * rule.per)
+        excess = _value(row)  # a row's value is lhs - rhs
+        slack = -excess if rule.sense == "<=" else excess
+        rhs = -float(row.constant or 0.0)
+        rows.append(
+            {
+                "family": rule.family,
+                "constraint": rule.name,
+                "subject": rule.subject,
+                "year": rule.year,
+                "rule": rule.rule,
+                "sense": rule.sense,
+                "unit": rule.unit,
+                "dual": dual,
+                "per": rule.per,
+                "value_of_relaxing": value,
+                "objective_unit": unit,
+                "binding": _binding(_clean(slack), rhs),
+                "explanation": _explain(model, rule.family, rule.subject, rule.year, rule.unit,
+                                        rule.per, value, unit),  # fmt: skip
+            }
+        )
+    return pd.DataFrame(rows, columns=SHADOW_PRICE_COLUMNS)
+
+
+def _explain(
+    model: Model, family: str, subject: str, year: int | None, unit: str, per: float, value: float,
+    objective_unit: str,
+) -> str:  # fmt: skip
+    """One sentence a board member can read."""
+    if value == 0:
+        return "not binding: relaxing it would not improve the plan"
+    amount = f"{value:,.4g} {objective_unit}"
+    step = f"{model.money()}{per:,.0f}" if per != 1 else f"one {unit}"
+    instance = model.instance
+    if family == "envelope":
+        return f"an extra {step} of envelope in {year} would add {amount}"
+    if family == "outcome_floor":
+        floor = instance.floors[subject]
+        outcome = instance.outcomes[floor.outcome].name
+        direction = "one more" if floor.bound == "upper" else "one fewer"
+        return (
+            f"allowing {direction} {unit} of {outcome} in {year} would add {amount}; "
+            f"tightening the floor by one costs about the same"
+        )
+    if family == "partner_risk_limit":
+        return f"letting {instance.partners[subject].name} lose {step} more in {year} would add {amount}"
+    if family == "partner_gain_cap":
+        return f"letting {instance.partners[subject].name} gain {step} more in {year} would add {amount}"
+    return f"relaxing this rule by {step} in {year} would add {amount}"
+
+
+def _reduced_costs(model: Model, solution: Solution) -> pd.DataFrame:
+    instance = model.instance
+    unit = objective_unit(model)
+    improvement_unit = (
+        f"{instance.currency} per unit (cost must fall by)"
+        if instance.objective.kind == "min_spend"
+        else f"{instance.health_unit} per unit (gain must rise by)"
+    )
+    rows = []
+    for iid, item in instance.interventions.items():
+        for year in model.years:
+            units = _value(model.units[(iid, year)])
+            if units > TOLERANCE:
+                continue
+            first = model.unit_variables[(iid, year)][0]
+            reduced = _clean(solution.reduced_costs.get(first.name, 0.0))
+            harm = -reduced if model.maximise else reduced  # objective worsening per unit forced in
+            needed = _clean(max(0.0, harm) / instance.discount(year))
+            rows.append(
+                {
+                    "intervention": iid,
+                    "name": item.name,
+                    "year": year,
+                    "units": units,
+                    "reduced_cost": reduced,
+                    "improvement_needed_per_unit": needed,
+                    "improvement_unit": improvement_unit,
+                    "explanation": (
+                        f"each unit forced in would cost {harm:,.4g} {unit}; it enters the plan "
+                        f"if its {'cost falls' if not model.maximise else 'gain rises'} by "
+                        f"{needed:,.4g} per {item.unit}"
+                        if harm > 0
+                        else "unfunded, but funding it would not worsen the plan (a tie)"
+                    ),
+                }
+            )
+    return pd.DataFrame(rows, columns=REDUCED_COST_COLUMNS)
