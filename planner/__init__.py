@@ -44,8 +44,8 @@ def solve_instance(
 __all__ = [
     "DEFAULT_INSTANCE",
     "Document",
-    "Instance",
     "InputError",
+    "Instance",
     "Model",
     "NoPlanError",
     "Plan",

@@ -67,8 +67,7 @@ class Model:
     def add(self, rule: Rule, lhs: pulp.LpAffineExpression, rhs: float) -> None:
         """Add a row `lhs <sense> rhs` under its rule's name and register it."""
         row = lhs <= rhs if rule.sense == "<=" else lhs >= rhs
-        self.problem.addConstraint(row, rule.name)
-        self.registry[(rule.family, rule.key)] = (rule, self.problem.get_constraint_by_name(rule.name))
+        self.registry[(rule.family, rule.key)] = (rule, self.problem.addConstraint(row, rule.name))
 
     def money(self) -> str:
         return {"GBP": "£", "USD": "$", "EUR": "€"}[self.instance.currency]
@@ -79,7 +78,9 @@ def row_name(family: str, *key: str | int) -> str:
     return "__".join([family, *(str(part) for part in key)])
 
 
-def affine(pairs: Iterable[tuple[pulp.LpVariable, float]], constant: float = 0.0) -> pulp.LpAffineExpression:
+def affine(
+    pairs: Iterable[tuple[pulp.LpVariable, float]], constant: float = 0.0
+) -> pulp.LpAffineExpression:
     """Sum of coefficient x variable terms (zero coefficients dropped) plus a constant."""
     terms = [(var, coef) for var, coef in pairs if coef != 0]
     expression = pulp.lpSum_vars_coefs(terms) if terms else pulp.lpSum([])
@@ -102,7 +103,9 @@ def build(instance: Instance) -> Model:
         for year in years:
             if item.tranches:
                 variables = [
-                    problem.add_variable(row_name("units", iid, year, f"tranche{j + 1}"), 0, t.units)
+                    problem.add_variable(
+                        row_name("units", iid, year, f"tranche{j + 1}"), 0, t.units
+                    )
                     for j, t in enumerate(item.tranches)
                 ]
                 gains = [t.health_gain for t in item.tranches]
@@ -135,7 +138,11 @@ def build(instance: Instance) -> Model:
     for year in years:
         spend[year] = _total(instance, units, level, year, lambda i: i.unit_cost, refused)
         economic_cost[year] = _total(
-            instance, units, level, year, lambda i: i.full_cost if i.full_cost is not None else i.unit_cost
+            instance,
+            units,
+            level,
+            year,
+            lambda i: i.full_cost if i.full_cost is not None else i.unit_cost,
         )
         outcome_health = pulp.lpSum(
             o.health_gain_per_event * (level[(oid, year)] - o.baseline)
@@ -230,7 +237,9 @@ def _partner_money(
             if r.responsible == pid
         }
         outside = {
-            oid: o.external_costs[pid] for oid, o in instance.outcomes.items() if pid in o.external_costs
+            oid: o.external_costs[pid]
+            for oid, o in instance.outcomes.items()
+            if pid in o.external_costs
         }
         computed = sum(
             price * instance.interventions[iid].baseline_units for iid, price in delivered.items()
@@ -336,7 +345,7 @@ def add_outcome_floors(model: Model) -> None:
 
 
 def add_partner_risk_limits(model: Model) -> None:
-    """Net position (income - outside costs) in year t >= baseline - most loss; <= baseline + most gain."""
+    """Net position (income - outside costs) in year t >= baseline - most loss (<= + most gain)."""
     money = model.money()
     for pid, partner in model.instance.partners.items():
         base_income = model.baseline_income[pid]
@@ -408,7 +417,7 @@ def add_capacity(model: Model) -> None:
 
 
 def add_group_needs(model: Model) -> None:
-    """Units of a group's members together at least the need (meet_need) or at most it (share_need)."""
+    """A group's units together at least the need (meet_need) or at most it (share_need)."""
     for gid, group in model.instance.groups.items():
         unit = model.instance.interventions[group.members[0]].unit
         for year in model.years:
@@ -434,16 +443,17 @@ def add_complements(model: Model) -> None:
         dependent, required = complement.sides()
         unit = model.instance.interventions[dependent[0]].unit
         for year in model.years:
-            lhs = pulp.lpSum(model.units[(a, year)] for a in dependent) - complement.ratio * pulp.lpSum(
-                model.units[(b, year)] for b in required
-            )
+            lhs = pulp.lpSum(
+                model.units[(a, year)] for a in dependent
+            ) - complement.ratio * pulp.lpSum(model.units[(b, year)] for b in required)
             rule = Rule(
                 "complement",
                 (cid, year),
                 row_name("complement", cid, year),
                 "<=",
                 complement.description
-                or f"{', '.join(dependent)} at most {complement.ratio:g} x {', '.join(required)} in {year}",
+                or f"{', '.join(dependent)} at most {complement.ratio:g} x "
+                f"{', '.join(required)} in {year}",
                 cid,
                 year,
                 unit,
@@ -477,11 +487,16 @@ def add_resources(model: Model) -> None:
 
 
 def add_ramps(model: Model) -> None:
-    """Units may grow or shrink from the previous year (baseline before year 1) by at most the ramp."""
+    """Units grow or shrink from the previous year (baseline before year 1) by at most the ramp.
+
+    Absolute: x[t] - x[t-1] <= up and x[t-1] - x[t] <= down. As shares of the previous year:
+    x[t] - (1 + up) x[t-1] <= 0 and (1 - down) x[t-1] - x[t] <= 0.
+    """
     for iid, item in model.instance.interventions.items():
         ramp = item.ramp
         if ramp is None:
             continue
+        unit = item.unit
         for index, year in enumerate(model.years):
             now = model.units[(iid, year)]
             before = (
@@ -489,32 +504,30 @@ def add_ramps(model: Model) -> None:
                 if index
                 else pulp.LpAffineExpression.from_constant(item.baseline_units)
             )
-            limits = [
-                ("ramp_up", "<=", now - before, ramp.max_increase, f"grows by at most {ramp.max_increase}"),
-                ("ramp_down", "<=", before - now, ramp.max_decrease, f"shrinks by at most {ramp.max_decrease}"),
-            ]
-            if ramp.max_increase_share is not None:
-                share = ramp.max_increase_share
-                limits.append(
-                    ("ramp_up_share", "<=", now - (1 + share) * before, 0.0, f"grows by at most {share:.0%}")
-                )
-            if ramp.max_decrease_share is not None:
-                share = ramp.max_decrease_share
-                limits.append(
-                    ("ramp_down_share", "<=", (1 - share) * before - now, 0.0, f"shrinks by at most {share:.0%}")
-                )
-            for family, sense, lhs, bound, words in limits:
-                if bound is None:
+            rows: list[tuple[str, float | None, pulp.LpAffineExpression, float, str]] = [
+                ("ramp_up", ramp.max_increase, now - before, ramp.max_increase or 0.0,
+                 f"grows by at most {ramp.max_increase or 0:,.6g} {unit}"),
+                ("ramp_down", ramp.max_decrease, before - now, ramp.max_decrease or 0.0,
+                 f"shrinks by at most {ramp.max_decrease or 0:,.6g} {unit}"),
+                ("ramp_up_share", ramp.max_increase_share,
+                 now - (1 + (ramp.max_increase_share or 0.0)) * before, 0.0,
+                 f"grows by at most {ramp.max_increase_share or 0:.0%}"),
+                ("ramp_down_share", ramp.max_decrease_share,
+                 (1 - (ramp.max_decrease_share or 0.0)) * before - now, 0.0,
+                 f"shrinks by at most {ramp.max_decrease_share or 0:.0%}"),
+            ]  # fmt: skip
+            for family, given, lhs, bound, words in rows:
+                if given is None:
                     continue
                 rule = Rule(
                     family,
                     (iid, year),
                     row_name(family, iid, year),
-                    sense,  # type: ignore[arg-type]
-                    f"{item.name} {words} {'' if 'share' in family else item.unit + ' '}into {year}",
+                    "<=",
+                    f"{item.name} {words} into {year}",
                     iid,
                     year,
-                    item.unit,
+                    unit,
                 )
                 model.add(rule, lhs, bound)
 

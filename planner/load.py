@@ -16,7 +16,15 @@ from planner.errors import FieldPath, InputError, Problem, display_path
 
 Origin = tuple[str, int]  # (file as shown to the user, line)
 
-MODEL_KEYS = ("pathway", "title", "description", "health_unit", "interventions", "outcomes", "sources")
+MODEL_KEYS = (
+    "pathway",
+    "title",
+    "description",
+    "health_unit",
+    "interventions",
+    "outcomes",
+    "sources",
+)
 MERGED_SECTIONS = ("interventions", "outcomes")
 
 
@@ -49,7 +57,9 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[FieldPath, Origin]]:
         raw = path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise InputError([Problem(shown, (), f"cannot be read ({reason})", "check the path")]) from None
+        raise InputError(
+            [Problem(shown, (), f"cannot be read ({reason})", "check the path")]
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -146,7 +156,9 @@ def load(instance_path: str | Path, scenario: str | None = None) -> Document:
                 allowed = ", ".join(MODEL_KEYS)
                 fix = f"remove it or check the spelling; a pathway model has: {allowed}"
                 line = model_origins[(key,)][1]
-                problems.append(Problem(model_shown, (key,), "is not a pathway-model field", fix, line))
+                problems.append(
+                    Problem(model_shown, (key,), "is not a pathway-model field", fix, line)
+                )
         origins_merged = dict(model_origins)
         merged = {
             "pathway": {k: model[k] for k in ("pathway", "title", "description") if k in model},
@@ -171,10 +183,16 @@ def load(instance_path: str | Path, scenario: str | None = None) -> Document:
     if scenario is not None:
         scenarios = data.get("scenarios") or {}
         if not isinstance(scenarios, dict) or scenario not in scenarios:
-            known = ", ".join(sorted(scenarios)) if isinstance(scenarios, dict) and scenarios else "none"
+            known = (
+                ", ".join(sorted(scenarios))
+                if isinstance(scenarios, dict) and scenarios
+                else "none"
+            )
             fix = f"use one of the scenarios this instance defines ({known})"
             line = origins.get(("scenarios",), (shown, 0))[1]
-            problems.append(Problem(shown, ("scenarios",), f"has no scenario '{scenario}'", fix, line or None))
+            problems.append(
+                Problem(shown, ("scenarios",), f"has no scenario '{scenario}'", fix, line or None)
+            )
         else:
             overrides = scenarios[scenario]
             if isinstance(overrides, dict):

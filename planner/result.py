@@ -111,13 +111,15 @@ def no_plan_message(model: Model, solution: Solution) -> str:
     advice = {
         Status.INFEASIBLE: "no allocation meets every floor, risk limit, capacity and the envelope "
         "together; relax a floor or a risk limit, or add money to the envelope",
-        Status.UNBOUNDED: "the objective can grow without limit; some intervention adds health gain "
-        "with nothing limiting it: give it max_units or a unit_cost within an envelope",
+        Status.UNBOUNDED: "the objective can grow without limit; an intervention adds health "
+        "gain with nothing limiting it: give it max_units or a unit_cost within an envelope",
         Status.TIME_LIMIT: "the solver stopped at its time limit before proving a plan optimal; "
         "allow more time",
         Status.ERROR: "the solver failed",
     }[solution.status]
-    detail = f" ({solution.message})" if solution.message and solution.status is Status.ERROR else ""
+    detail = (
+        f" ({solution.message})" if solution.message and solution.status is Status.ERROR else ""
+    )
     return f"No plan for '{name}': {solution.status.value}: {advice}{detail}."
 
 
@@ -165,7 +167,9 @@ def _allocation(model: Model) -> pd.DataFrame:
             units = _value(model.units[(iid, year)])
             variables = model.unit_variables[(iid, year)]
             gains = [t.health_gain for t in item.tranches] if item.tranches else [item.health_gain]
-            health = sum(g * float(v.varValue or 0.0) for g, v in zip(gains, variables, strict=True))
+            health = sum(
+                g * float(v.varValue or 0.0) for g, v in zip(gains, variables, strict=True)
+            )
             rows.append(
                 {
                     "intervention": iid,
@@ -207,8 +211,16 @@ def _outcomes(model: Model) -> pd.DataFrame:
                 if f.outcome == oid and f.year in (None, year)
             ]
             if not floors:
-                rows.append(row | {"floor": "", "bound_type": "", "bound": None, "slack": None,
-                                   "binding": False})  # fmt: skip
+                rows.append(
+                    row
+                    | {
+                        "floor": "",
+                        "bound_type": "",
+                        "bound": None,
+                        "slack": None,
+                        "binding": False,
+                    }
+                )
             for fid, floor in floors:
                 bound = floor_bound(model, fid)
                 slack = _clean(bound - level if floor.bound == "upper" else level - bound)
@@ -263,10 +275,10 @@ def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
     rows = []
     for key, (rule, row) in model.registry.items():
         dual = _clean(solution.duals[key])
-        # relaxing a <= row raises its bound, a >= row lowers it; improvement in the objective's sense
+        # relaxing a <= row raises its bound, a >= row lowers it; value in the objective's sense
         change = dual if rule.sense == "<=" else -dual
         value = _clean((change if model.maximise else -change) * rule.per)
-        excess = _value(row)  # a row's value is lhs - rhs
+        excess = _clean(float(row.value() or 0.0))  # a row's value is lhs - rhs
         slack = -excess if rule.sense == "<=" else excess
         rhs = -float(row.constant or 0.0)
         rows.append(
@@ -283,17 +295,24 @@ def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
                 "value_of_relaxing": value,
                 "objective_unit": unit,
                 "binding": _binding(_clean(slack), rhs),
-                "explanation": _explain(model, rule.family, rule.subject, rule.year, rule.unit,
-                                        rule.per, value, unit),  # fmt: skip
+                "explanation": _explain(
+                    model, rule.family, rule.subject, rule.year, rule.unit, rule.per, value, unit
+                ),
             }
         )
     return pd.DataFrame(rows, columns=SHADOW_PRICE_COLUMNS)
 
 
 def _explain(
-    model: Model, family: str, subject: str, year: int | None, unit: str, per: float, value: float,
+    model: Model,
+    family: str,
+    subject: str,
+    year: int | None,
+    unit: str,
+    per: float,
+    value: float,
     objective_unit: str,
-) -> str:  # fmt: skip
+) -> str:
     """One sentence a board member can read."""
     if value == 0:
         return "not binding: relaxing it would not improve the plan"
@@ -311,9 +330,11 @@ def _explain(
             f"tightening the floor by one costs about the same"
         )
     if family == "partner_risk_limit":
-        return f"letting {instance.partners[subject].name} lose {step} more in {year} would add {amount}"
+        who = instance.partners[subject].name
+        return f"letting {who} lose {step} more in {year} would add {amount}"
     if family == "partner_gain_cap":
-        return f"letting {instance.partners[subject].name} gain {step} more in {year} would add {amount}"
+        who = instance.partners[subject].name
+        return f"letting {who} gain {step} more in {year} would add {amount}"
     return f"relaxing this rule by {step} in {year} would add {amount}"
 
 

@@ -105,7 +105,7 @@ class Intervention(Strict):
 
 
 class Outcome(Strict):
-    """A quantity that moves when interventions move: level = baseline + effects x change in units."""
+    """A quantity that moves with interventions: level = baseline + effects x change in units."""
 
     name: str = field("readable name", "text")
     unit: str = field("what one event is (attendance, admission, patient)", "text")
@@ -138,7 +138,9 @@ class Envelope(Strict):
         "reduction each year, compounding (0.02 for 2%)", "share a year", default=None
     )
     amounts: dict[int, Money] | None = field(
-        "envelope for each plan year, instead of baseline and reduction", "currency by year", default=None
+        "envelope for each plan year, instead of baseline and reduction",
+        "currency by year",
+        default=None,
     )
 
 
@@ -151,7 +153,9 @@ class Savings(Strict):
         default="carry_forward",
     )
     shares: dict[Id, Share] = field(
-        "with rule share: each partner's share of the savings (they sum to 1)", "share by partner", default={}
+        "with rule share: each partner's share of the savings (they sum to 1)",
+        "share by partner",
+        default={},
     )
 
 
@@ -166,23 +170,31 @@ class Partner(Strict):
 
     name: str = field("readable name", "text")
     baseline_income: Money | None = field(
-        "pathway income in the baseline year (default: baseline units and levels at today's prices)",
+        "pathway income in the baseline year (default: baseline units and levels at prices)",
         "currency",
         default=None,
     )
-    max_loss: Money | None = field("most income it may lose in any plan year", "currency", default=None)
-    max_loss_share: Share | None = field(
-        "most income it may lose in any plan year, as a share of baseline income", "share", default=None
+    max_loss: Money | None = field(
+        "most income it may lose in any plan year", "currency", default=None
     )
-    max_gain: Money | None = field("most income it may gain in any plan year", "currency", default=None)
+    max_loss_share: Share | None = field(
+        "most income it may lose in any plan year, as a share of baseline income",
+        "share",
+        default=None,
+    )
+    max_gain: Money | None = field(
+        "most income it may gain in any plan year", "currency", default=None
+    )
     max_gain_share: NonNegative | None = field(
-        "most income it may gain in any plan year, as a share of baseline income", "share", default=None
+        "most income it may gain in any plan year, as a share of baseline income",
+        "share",
+        default=None,
     )
     notes: str | None = field("anything else a reader should know", "text", default=None)
 
 
 class Floor(Strict):
-    """A bound on an outcome's level: absolute or relative to baseline, in one year or every year."""
+    """A bound on an outcome's level: absolute or relative to baseline; one year or every year."""
 
     outcome: Id = field("the outcome bounded", "outcome")
     bound: Literal["upper", "lower"] = field("upper: at most; lower: at least", "")
@@ -190,14 +202,18 @@ class Floor(Strict):
     relative: NonNegative | None = field(
         "the bound as a multiple of the baseline level (0.97 for 3% below)", "ratio", default=None
     )
-    year: int | None = field("the plan year it applies to (default: every plan year)", "year", default=None)
+    year: int | None = field(
+        "the plan year it applies to (default: every plan year)", "year", default=None
+    )
     description: str | None = field("the rule in words", "text", default=None)
 
 
 class Group(Strict):
-    """Interventions that together meet a need (at least) or share one need (substitutes, at most)."""
+    """Interventions that together meet a need (at least) or share one need (substitutes)."""
 
-    members: list[Id] = field("interventions in the group (same unit)", "interventions", min_length=1)
+    members: list[Id] = field(
+        "interventions in the group (same unit)", "interventions", min_length=1
+    )
     rule: Literal["meet_need", "share_need"] = field(
         "meet_need: their units together at least the need; share_need: at most the need", ""
     )
@@ -252,25 +268,35 @@ class PathwayInfo(Strict):
 
 
 class Instance(Strict):
-    """One local plan: its pathway model's evidence plus local money, partners, floors and limits."""
+    """One local plan: a pathway model's evidence plus local money, partners, floors, limits."""
 
     name: str = field("short name of the plan", "text")
     title: str | None = field("title shown on outputs", "text", default=None)
     description: str | None = field("what the plan is for", "text", default=None)
-    model: str | None = field("path of the pathway model file, relative to this file", "path", default=None)
+    model: str | None = field(
+        "path of the pathway model file, relative to this file", "path", default=None
+    )
     pathway: PathwayInfo = field("from the pathway model", "", default=PathwayInfo())
-    currency: Literal["GBP", "USD", "EUR"] = field("currency of every money field", "", default="GBP")
+    currency: Literal["GBP", "USD", "EUR"] = field(
+        "currency of every money field", "", default="GBP"
+    )
     health_unit: str = field("unit of health gain (QALY, DALY averted)", "text", default="QALY")
-    population: Annotated[int, Field(gt=0)] | None = field("people covered", "persons", default=None)
+    population: Annotated[int, Field(gt=0)] | None = field(
+        "people covered", "persons", default=None
+    )
     baseline_year: int = field("the observed year the baseline figures describe", "year")
-    horizon: Annotated[int, Field(ge=1, le=50)] = field("number of plan years after the baseline", "years")
+    horizon: Annotated[int, Field(ge=1, le=50)] = field(
+        "number of plan years after the baseline", "years"
+    )
     discount_rate: Share = field(
         "annual discount rate for health gain and money (first plan year undiscounted)",
         "share a year",
         default=0.035,
     )
     objective: Objective = field("what to optimise", "", default=Objective())
-    envelope: Envelope | None = field("the joint budget (leave out for no budget limit)", "", default=None)
+    envelope: Envelope | None = field(
+        "the joint budget (leave out for no budget limit)", "", default=None
+    )
     savings: Savings = field("what happens to money left unspent", "", default=Savings())
     refused_outcomes: dict[Id, RefusedOutcome] = field(
         "outcomes the commissioner will not pay for", "by outcome", default={}
@@ -281,11 +307,15 @@ class Instance(Strict):
     resources: dict[Id, Resource] = field("workforce and other capacities", "", default={})
     floors: dict[Id, Floor] = field("bounds on outcomes", "", default={})
     groups: dict[Id, Group] = field("needs met together, or shared by substitutes", "", default={})
-    complements: dict[Id, Complement] = field("interventions that need others alongside", "", default={})
+    complements: dict[Id, Complement] = field(
+        "interventions that need others alongside", "", default={}
+    )
     scenarios: dict[Id, dict[str, Any]] = field(
         "named overrides of any field above (plus a description)", "", default={}
     )
-    sources: list[str] | dict[str, str] | None = field("sources of the local figures", "text", default=None)
+    sources: list[str] | dict[str, str] | None = field(
+        "sources of the local figures", "text", default=None
+    )
 
     @field_validator("interventions", "outcomes", "partners", "resources", mode="before")
     @classmethod

@@ -48,7 +48,7 @@ _STATUS = {
 
 @dataclass(frozen=True)
 class Solution:
-    """What a solver returned, normalised: status, objective, primal values, duals, reduced costs."""
+    """What a solver returned, normalised: status, objective, values, duals, reduced costs."""
 
     status: Status
     solver: SolverName
@@ -66,7 +66,7 @@ def solve(model: Model, solver: SolverName = "highs", time_limit: float | None =
     backend = (
         pulp.HiGHS(msg=False, timeLimit=time_limit)
         if solver == "highs"
-        else pulp.COIN_CMD(msg=False, timeLimit=time_limit)
+        else pulp.COIN_CMD(msg=False, timeLimit=time_limit)  # type: ignore[no-untyped-call]
     )
     try:
         with _quiet_stdout():
@@ -83,8 +83,9 @@ def solve(model: Model, solver: SolverName = "highs", time_limit: float | None =
     values = {v.name: float(v.varValue or 0.0) for v in variables}
     reduced = {v.name: flip * float(v.dj or 0.0) for v in variables}
     duals = {key: flip * float(row.pi or 0.0) for key, (_, row) in model.registry.items()}
-    value = model.problem.objective.value()
-    return Solution(status, solver, float(value), values, duals, reduced)
+    objective = model.problem.objective
+    value = float(objective.value() or 0.0) if objective is not None else 0.0
+    return Solution(status, solver, value, values, duals, reduced)
 
 
 @contextlib.contextmanager

@@ -44,11 +44,15 @@ def _schema_problem(document: Document, error: Any) -> Problem:
     if kind == "extra_forbidden":
         allowed = ", ".join(_allowed_keys(path[:-1])) or "nothing"
         return document.problem(
-            path, f"'{path[-1]}' is not a known field", f"check the spelling; allowed here: {allowed}"
+            path,
+            f"'{path[-1]}' is not a known field",
+            f"check the spelling; allowed here: {allowed}",
         )
     if kind == "missing":
         what = (info or {}).get("description", "required")
-        return document.problem(path, "is missing", f"add it: {what}" + (f" ({unit})" if unit else ""))
+        return document.problem(
+            path, "is missing", f"add it: {what}" + (f" ({unit})" if unit else "")
+        )
     shown = _shown(given)
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         limit = ctx.get("ge", ctx.get("gt", ctx.get("le", ctx.get("lt"))))
@@ -63,29 +67,41 @@ def _schema_problem(document: Document, error: Any) -> Problem:
             fix += "; shares are fractions: write 0.02 for 2%"
         return document.problem(path, f"must be {words} {limit} (got {shown})", fix)
     if kind == "finite_number":
-        return document.problem(path, f"must be a finite number (got {shown})", "write a real number")
+        return document.problem(
+            path, f"must be a finite number (got {shown})", "write a real number"
+        )
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
         whole = kind.startswith("int")
         example = "2016" if whole else "1200 or 0.05"
-        fix = f"write a {'whole ' if whole else ''}number such as {example}, without symbols or commas"
+        fix = f"write a {'whole ' if whole else ''}number such as {example}, no symbols or commas"
         if unit:
             fix += f" (unit: {unit})"
-        return document.problem(path, f"must be a {'whole ' if whole else ''}number (got {shown})", fix)
+        return document.problem(
+            path, f"must be a {'whole ' if whole else ''}number (got {shown})", fix
+        )
     if kind == "literal_error":
         return document.problem(
-            path, f"must be one of {ctx.get('expected')} (got {shown})", "use one of the listed words"
+            path,
+            f"must be one of {ctx.get('expected')} (got {shown})",
+            "use one of the listed words",
         )
     if kind == "string_pattern_mismatch":
-        fix = "use letters, digits and underscores, starting with a letter (e.g. structured_education)"
+        fix = "use letters, digits and underscores, starting with a letter (e.g. self_care)"
         return document.problem(path, f"'{given}' is not a valid name", fix)
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return document.problem(
-            path, f"must be a set of 'field: value' lines (got {shown})", "indent the fields under it"
+            path,
+            f"must be a set of 'field: value' lines (got {shown})",
+            "indent the fields under it",
         )
     if kind == "list_type":
-        return document.problem(path, f"must be a list (got {shown})", "write it as [a, b] or '- a' lines")
+        return document.problem(
+            path, f"must be a list (got {shown})", "write it as [a, b] or '- a' lines"
+        )
     if kind in ("string_type", "bool_type"):
-        return document.problem(path, f"has the wrong type (got {shown})", f"write {kind.split('_')[0]}")
+        return document.problem(
+            path, f"has the wrong type (got {shown})", f"write {kind.split('_')[0]}"
+        )
     if kind == "too_short":
         return document.problem(path, "must not be empty", "give at least one entry")
     return document.problem(path, error["msg"], "correct the value; see docs/fields.md")
@@ -93,7 +109,9 @@ def _schema_problem(document: Document, error: Any) -> Problem:
 
 def _is_union_tag(part: Any) -> bool:
     """Pydantic inserts union member names ('float', 'Effect', 'list[...]') into error paths."""
-    return isinstance(part, str) and (part[:1].isupper() or part in ("float", "str", "int") or "[" in part)
+    return isinstance(part, str) and (
+        part[:1].isupper() or part in ("float", "str", "int") or "[" in part
+    )
 
 
 def _shown(value: Any) -> str:
@@ -146,7 +164,11 @@ def _field_at(path: FieldPath) -> dict[str, Any] | None:
     if not path or not isinstance(path[-1], str):
         return None
     for member in _models(_annotation_at(path[:-1])):
-        if isinstance(member, type) and issubclass(member, BaseModel) and path[-1] in member.model_fields:
+        if (
+            isinstance(member, type)
+            and issubclass(member, BaseModel)
+            and path[-1] in member.model_fields
+        ):
             info = member.model_fields[path[-1]]
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
             return {"description": info.description or "", "unit": str(extra.get("unit", ""))}
@@ -178,14 +200,21 @@ def check_references(instance: Instance, document: Document) -> list[Problem]:
         else:
             for partner in item.partner_shares():
                 need("partner", partner, instance.partners, (*base, "delivered_by", partner))
-    for oid, outcome in instance.outcomes.items():
-        if outcome.paid_to is not None:
-            need("partner", outcome.paid_to, instance.partners, ("outcomes", oid, "paid_to"))
-        for partner in outcome.external_costs:
-            need("partner", partner, instance.partners, ("outcomes", oid, "external_costs", partner))
+    for oid, paid in instance.outcomes.items():
+        if paid.paid_to is not None:
+            need("partner", paid.paid_to, instance.partners, ("outcomes", oid, "paid_to"))
+        for partner in paid.external_costs:
+            need(
+                "partner", partner, instance.partners, ("outcomes", oid, "external_costs", partner)
+            )
     for oid, refused in instance.refused_outcomes.items():
         need("outcome", oid, instance.outcomes, ("refused_outcomes", oid))
-        need("partner", refused.responsible, instance.partners, ("refused_outcomes", oid, "responsible"))
+        need(
+            "partner",
+            refused.responsible,
+            instance.partners,
+            ("refused_outcomes", oid, "responsible"),
+        )
     for fid, floor in instance.floors.items():
         need("outcome", floor.outcome, instance.outcomes, ("floors", fid, "outcome"))
     for gid, group in instance.groups.items():
@@ -268,7 +297,11 @@ def check_intervention_ranges(instance: Instance, document: Document) -> list[Pr
     problems: list[Problem] = []
     for iid, item in instance.interventions.items():
         base: FieldPath = ("interventions", iid)
-        if item.min_units is not None and item.max_units is not None and item.min_units > item.max_units:
+        if (
+            item.min_units is not None
+            and item.max_units is not None
+            and item.min_units > item.max_units
+        ):
             problems.append(
                 document.problem(
                     (*base, "min_units"),
@@ -313,7 +346,9 @@ def check_group_units(instance: Instance, document: Document) -> list[Problem]:
     """Units of a group's members are added, so they must be the same unit."""
     problems: list[Problem] = []
     for gid, group in instance.groups.items():
-        units = {m: instance.interventions[m].unit for m in group.members if m in instance.interventions}
+        units = {
+            m: instance.interventions[m].unit for m in group.members if m in instance.interventions
+        }
         if len(set(units.values())) > 1:
             listed = ", ".join(f"{m} ({u})" for m, u in units.items())
             problems.append(
@@ -373,7 +408,7 @@ def check_objective(instance: Instance, document: Document) -> list[Problem]:
             document.problem(
                 ("objective", "threshold"),
                 "is missing: net benefit needs a cost-effectiveness threshold",
-                f"give the threshold in {instance.currency} per {instance.health_unit} (e.g. 20000)",
+                f"give it in {instance.currency} per {instance.health_unit} (e.g. 20000)",
             )
         ]
     if objective.kind != "net_benefit" and objective.threshold is not None:
@@ -465,7 +500,7 @@ def check_bounded(instance: Instance, document: Document) -> list[Problem]:
                 document.problem(
                     ("interventions", iid),
                     "adds health gain but nothing limits its units (no cost against an envelope, "
-                    "no max_units, no resource use, no shared need), so the plan would be unbounded",
+                    "no max_units, no resource use, no shared need): the plan would be unbounded",
                     "give max_units (capacity or need), or a unit_cost within an envelope",
                 )
             )
@@ -473,7 +508,7 @@ def check_bounded(instance: Instance, document: Document) -> list[Problem]:
 
 
 def check_floor_reachable(instance: Instance, document: Document) -> list[Problem]:
-    """A floor must be reachable by some allocation within every intervention's min and max units."""
+    """A floor must be reachable by some allocation within the interventions' min and max units."""
     problems: list[Problem] = []
     for fid, floor in instance.floors.items():
         outcome = instance.outcomes.get(floor.outcome)
@@ -488,7 +523,7 @@ def check_floor_reachable(instance: Instance, document: Document) -> list[Proble
                     if t - effect.lag < 1:
                         continue
                     least = (item.min_units or 0.0) - item.baseline_units
-                    most = (item.max_units if item.max_units is not None else math.inf)
+                    most = item.max_units if item.max_units is not None else math.inf
                     most -= item.baseline_units
                     ends = [effect.per_unit * least, effect.per_unit * most]
                     low += min(ends)

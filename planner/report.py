@@ -1,0 +1,264 @@
+"""Report: a plan's tables for people (terminal) and for files (CSV and one Excel workbook).
+
+Reads only the Plan's DataFrames. Files are written into a temporary folder first and moved into
+place whole, so an output folder holds a complete set or nothing new; a folder planner did not
+write is never replaced, and neither is one that holds an input file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xlsxwriter
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from planner.errors import PlannerError, display_path
+from planner.result import Plan
+
+MARKER = ".planner-output"
+SYMBOL = {"GBP": "£", "USD": "$", "EUR": "€"}
+MONEY_COLUMNS = {
+    "unit_cost",
+    "spend",
+    "baseline_spend",
+    "change_spend",
+    "income",
+    "baseline_income",
+    "income_change",
+    "external_cost",
+    "baseline_external_cost",
+    "net_change",
+    "max_loss",
+    "headroom",
+}
+FIXED_DATE = dt.datetime(2000, 1, 1)  # workbook metadata date: the same bytes on every run
+
+
+class OutputError(PlannerError):
+    """An output folder that cannot be written safely."""
+
+
+# --- numbers as people read them -------------------------------------------------------------
+
+
+def money(value: Any, currency: str = "GBP") -> str:
+    """£1,234,567 (negative: -£1,234)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    sign = "-" if value < 0 else ""
+    return f"{sign}{SYMBOL[currency]}{abs(value):,.0f}"
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """Thousands separated, at most `digits` significant digits after large values are whole."""
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool | str):
+        return str(value)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}g}"
+
+
+# --- terminal --------------------------------------------------------------------------------
+
+
+def print_plan(plan: Plan, console: Console | None = None) -> None:
+    """Readable tables: summary, allocation, outcomes against floors, partners, prices."""
+    console = console or Console()
+    s = plan.summary
+    currency = s["currency"]
+    title = f"{s['title']}" + (f" — scenario {s['scenario']}" if s["scenario"] else "")
+    console.print(
+        f"\n[bold]{title}[/bold]  ({s['first_year']}-{s['last_year']}, solver {s['solver']}, "
+        f"{s['status']})"
+    )
+    objective = (
+        money(s["objective"], currency)
+        if s["objective_kind"] == "min_spend"
+        else f"{number(s['objective'], 6)} {s['objective_unit']}"
+    )
+    console.print(f"Objective ({s['objective_words']}): [bold]{objective}[/bold]")
+    envelope = (
+        f" of envelope {money(s['total_envelope'], currency)}" if s["total_envelope"] != "" else ""
+    )
+    console.print(f"Spend over the plan: {money(s['total_spend'], currency)}{envelope}")
+
+    years = sorted(plan.allocation["year"].unique())
+    table = _table(
+        "Allocation: units a year (baseline → plan)",
+        ["intervention", "unit", "baseline", *map(str, years), f"spend {years[-1]}"],
+    )
+    for _, rows in plan.allocation.groupby("intervention", sort=False):
+        first = rows.iloc[0]
+        table.add_row(
+            str(first["name"]),
+            str(first["unit"]),
+            number(first["baseline_units"]),
+            *(number(u) for u in rows["units"]),
+            money(rows.iloc[-1]["spend"], currency),
+        )
+    console.print(table)
+
+    floors = plan.outcomes[plan.outcomes["floor"] != ""]
+    if len(floors):
+        table = _table(
+            "Outcomes against floors", ["floor", "year", "level", "bound", "slack", "binding"]
+        )
+        for _, r in floors.iterrows():
+            sign = "≤" if r["bound_type"] == "upper" else "≥"
+            table.add_row(
+                f"{r['floor']} ({r['name']})",
+                str(r["year"]),
+                number(r["level"]),
+                f"{sign} {number(r['bound'])}",
+                number(r["slack"]),
+                "[bold]yes[/bold]" if r["binding"] else "",
+            )
+        console.print(table)
+
+    if len(plan.partners):
+        table = _table(
+            "Partners: income against baseline and risk limit",
+            ["partner", "year", "income", "change", "net change", "max loss", "binding"],
+        )
+        for _, r in plan.partners.iterrows():
+            table.add_row(
+                str(r["name"]),
+                str(r["year"]),
+                money(r["income"], currency),
+                money(r["income_change"], currency),
+                money(r["net_change"], currency),
+                money(r["max_loss"], currency),
+                "[bold]yes[/bold]" if r["binding"] else "",
+            )
+        console.print(table)
+
+    priced = plan.shadow_prices[plan.shadow_prices["value_of_relaxing"] != 0]
+    if len(priced):
+        table = _table("Shadow prices: what relaxing each binding rule is worth", ["rule", "value"])
+        for _, r in priced.iterrows():
+            table.add_row(str(r["rule"]), str(r["explanation"]))
+        console.print(table)
+    unfunded = plan.reduced_costs[plan.reduced_costs["improvement_needed_per_unit"] > 0]
+    if len(unfunded):
+        table = _table(
+            "Unfunded interventions: what it would take to enter",
+            ["intervention", "year", "needed"],
+        )
+        for _, r in unfunded.iterrows():
+            table.add_row(str(r["name"]), str(r["year"]), str(r["explanation"]))
+        console.print(table)
+
+
+def _table(title: str, columns: Iterable[str]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
+    for index, column in enumerate(columns):
+        table.add_column(column, justify="left" if index == 0 else "right", overflow="fold")
+    return table
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def write_outputs(plan: Plan, out_dir: str | Path, inputs: Iterable[Path] = ()) -> list[Path]:
+    """Write every table as CSV and all of them as plan.xlsx into `out_dir`, whole or not at all."""
+    target = Path(out_dir).resolve()
+    _refuse_unsafe(target, [Path(p).resolve() for p in inputs])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
+    try:
+        tables = plan.tables()
+        for name, frame in tables.items():
+            frame.to_csv(
+                staging / f"{name}.csv", index=False, float_format="%.10g", lineterminator="\n"
+            )
+        _write_workbook(tables, staging / "plan.xlsx", plan.summary["currency"])
+        (staging / MARKER).write_text(
+            "written by planner; this folder is replaced on the next run\n"
+        )
+        _swap_into_place(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return sorted(target.iterdir())
+
+
+def _refuse_unsafe(target: Path, inputs: list[Path]) -> None:
+    for source in inputs:
+        if source == target or target in source.parents:
+            raise OutputError(
+                f"refusing to write outputs to {display_path(target)}: it holds the input "
+                f"{display_path(source)}; choose another --out folder"
+            )
+    if target.exists() and not target.is_dir():
+        raise OutputError(
+            f"{display_path(target)} is a file, not a folder; choose another --out folder"
+        )
+    if target.is_dir() and any(target.iterdir()) and not (target / MARKER).exists():
+        raise OutputError(
+            f"{display_path(target)} already holds files planner did not write; "
+            "choose another --out folder (nothing was written)"
+        )
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Replace `target` by `staging` with renames only, so no reader sees half a set."""
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.rmdir(retired)
+    os.replace(target, retired)
+    os.replace(staging, target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def _write_workbook(tables: dict[str, pd.DataFrame], path: Path, currency: str) -> None:
+    """One flat, filterable sheet per table; money formatted; text never read as a formula."""
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": False}
+    workbook = xlsxwriter.Workbook(str(path), options)
+    workbook.set_properties(
+        {"title": "planner results", "author": "planner", "created": FIXED_DATE}
+    )
+    header = workbook.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
+    money_format = workbook.add_format(
+        {"num_format": f'"{SYMBOL[currency]}"#,##0;-"{SYMBOL[currency]}"#,##0'}
+    )
+    figure = workbook.add_format({"num_format": "#,##0.######"})
+    for name, frame in tables.items():
+        sheet = workbook.add_worksheet(name)
+        for col, column in enumerate(frame.columns):
+            sheet.write_string(0, col, str(column), header)
+            is_money = column in MONEY_COLUMNS
+            width = max(10, min(60, len(str(column)) + 2))
+            sheet.set_column(col, col, width, money_format if is_money else figure)
+            for row, value in enumerate(frame[column].tolist(), start=1):
+                _write_cell(sheet, row, col, value)
+        sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
+        sheet.freeze_panes(1, 0)
+    workbook.close()
+
+
+def _write_cell(sheet: Any, row: int, col: int, value: Any) -> None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return
+    if isinstance(value, bool):
+        sheet.write_boolean(row, col, value)
+    elif isinstance(value, int | float):
+        sheet.write_number(row, col, float(value))
+    else:
+        sheet.write_string(row, col, str(value))
