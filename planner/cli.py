@@ -43,9 +43,9 @@ def default_instance() -> Path:
 
 def _fail(exc: PlannerError) -> typer.Exit:
     if isinstance(exc, NoPlanError):
-        errors.print(f"[bold red]No plan[/bold red]: {exc}", highlight=False)
+        errors.print(f"[bold red]No plan[/bold red]: {exc}", highlight=False, soft_wrap=True)
         return typer.Exit(EXIT_STATUS.get(exc.status, 6))
-    errors.print(str(exc), highlight=False, markup=False)
+    errors.print(str(exc), highlight=False, markup=False, soft_wrap=True)
     return typer.Exit(EXIT_INPUT)
 
 
@@ -107,7 +107,7 @@ def check(
     except PlannerError as exc:
         raise _fail(exc) from None
     if problems:
-        errors.print("\n".join(problems), highlight=False, markup=False)
+        errors.print("\n".join(problems), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT)
     checked = "base instance" + (f" and {len(names) - 1} scenarios" if len(names) > 1 else "")
     if scenario:

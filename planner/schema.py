@@ -61,8 +61,9 @@ class Intervention(Strict):
     name: str = field("readable name", "text")
     unit: str = field("what one unit is (patient-year, contact, attendance, case)", "text")
     unit_cost: Money = field("price per unit paid out of the envelope", "currency per unit")
-    full_cost: Money | None = field(
-        "full economic cost per unit for the net-benefit objective, if not the unit cost",
+    full_cost: Number | None = field(
+        "net economic cost per unit for the net-benefit objective, if not the unit cost "
+        "(negative where cost offsets exceed the cost)",
         "currency per unit",
         default=None,
     )
