@@ -6,6 +6,7 @@ Exit codes: 0 a plan (or a clean check); 2 bad input or an unsafe output folder;
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Allocate a shrinking joint pathway budget across interventions, partners and years.",
 )
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)
 errors = Console(stderr=True)
 
 
@@ -80,7 +81,7 @@ def solve(
     except PlannerError as exc:
         raise _fail(exc) from None
     names = ", ".join(p.name for p in written if not p.name.startswith("."))
-    console.print(f"\nWrote {names} to {display_path(folder)}")
+    console.print(f"\nWrote {names} to {display_path(folder)}", soft_wrap=True)
 
 
 @app.command()
@@ -109,10 +110,11 @@ def check(
     if problems:
         errors.print("\n".join(problems), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_INPUT)
-    checked = "base instance" + (f" and {len(names) - 1} scenarios" if len(names) > 1 else "")
+    count = len(names) - 1
+    checked = "base instance" + (f" and {count} scenario{'s' * (count != 1)}" if count else "")
     if scenario:
         checked = f"scenario '{scenario}'"
-    console.print(f"{display_path(instance)}: {checked} valid")
+    console.print(f"{display_path(instance)}: {checked} valid", soft_wrap=True)
 
 
 def main() -> None:

@@ -102,7 +102,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
     for _, rows in plan.allocation.groupby("intervention", sort=False):
         first = rows.iloc[0]
         table.add_row(
-            str(first["name"]),
+            str(first["intervention"]),
             str(first["unit"]),
             number(first["baseline_units"]),
             *(number(u) for u in rows["units"]),
@@ -118,7 +118,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
         for _, r in floors.iterrows():
             sign = "≤" if r["bound_type"] == "upper" else "≥"
             table.add_row(
-                f"{r['floor']} ({r['name']})",
+                str(r["floor"]),
                 str(r["year"]),
                 number(r["level"]),
                 f"{sign} {number(r['bound'])}",
@@ -134,7 +134,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
         )
         for _, r in plan.partners.iterrows():
             table.add_row(
-                str(r["name"]),
+                str(r["partner"]),
                 str(r["year"]),
                 money(r["income"], currency),
                 money(r["income_change"], currency),
@@ -146,25 +146,32 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
 
     priced = plan.shadow_prices[plan.shadow_prices["value_of_relaxing"] != 0]
     if len(priced):
-        table = _table("Shadow prices: what relaxing each binding rule is worth", ["rule", "value"])
+        table = _table(
+            "Shadow prices: what relaxing each binding rule is worth",
+            ["rule", "subject", "year", "relaxed by", "worth"],
+        )
         for _, r in priced.iterrows():
-            table.add_row(str(r["rule"]), str(r["explanation"]))
+            step = money(r["per"], currency) if r["per"] != 1 else f"1 {r['unit']}"
+            table.add_row(str(r["family"]), str(r["subject"]), str(r["year"]), step,
+                          f"{number(r['value_of_relaxing'])} {r['objective_unit']}")  # fmt: skip
         console.print(table)
     unfunded = plan.reduced_costs[plan.reduced_costs["improvement_needed_per_unit"] > 0]
     if len(unfunded):
         table = _table(
             "Unfunded interventions: what it would take to enter",
-            ["intervention", "year", "needed"],
+            ["intervention", "year", "to enter, per unit"],
         )
         for _, r in unfunded.iterrows():
-            table.add_row(str(r["name"]), str(r["year"]), str(r["explanation"]))
+            needed = f"{number(r['improvement_needed_per_unit'])} {r['improvement_unit']}"
+            table.add_row(str(r["intervention"]), str(r["year"]), needed)
         console.print(table)
 
 
 def _table(title: str, columns: Iterable[str]) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
     for index, column in enumerate(columns):
-        table.add_column(column, justify="left" if index == 0 else "right", overflow="fold")
+        first = index == 0
+        table.add_column(column, justify="left" if first else "right", no_wrap=first)
     return table
 
 
