@@ -70,7 +70,7 @@ def cadre_minutes(data: dict[str, Any], item: dict[str, Any]) -> dict[str, float
     sd = data["source_data"]
     minutes = dict(zip(sd["hr_minutes_per_case_columns"], item["hr_minutes_per_case"], strict=True))
     return {
-        cadre: sum(minutes[column] for column in columns)
+        cadre: float(sum(minutes[column] for column in columns))
         for cadre, columns in sd["cadre_aggregation"].items()
     }
 
@@ -100,7 +100,8 @@ def complements(data: dict[str, Any]) -> list[tuple[str, str, float]]:
         named = re.fullmatch(r"nested_complement_(\w+)_within_(\w+)", row["name"])
         if named is None:
             continue
-        stated = re.fullmatch(r"cases covered by (\w+) <= ([0-9.]+) x cases covered by (\w+)", row["note"])
+        pattern = r"cases covered by (\w+) <= ([0-9.]+) x cases covered by (\w+)"
+        stated = re.fullmatch(pattern, row["note"])
         if stated is None or (stated[1], stated[3]) != named.groups():
             raise ValueError(f"unexpected note on {row['name']}: {row['note']!r}")
         found.append((named[1], named[2], float(stated[2])))
@@ -154,8 +155,9 @@ def instance_documents(source: Path) -> tuple[dict[str, Any], dict[str, Any]]:
             "Interventions of the Uganda health benefits package, per case: DALYs averted, full "
             "cost and consumables cost (USD 2019), minutes of each health-worker cadre."
             + (
-                " Each intervention comes in four delivery modes (m1 as is; m2 pharmaceutical-staff "
-                "tasks, m3 nutrition-staff tasks, m4 both, done by nursing staff minute for minute)."
+                " Each intervention comes in four delivery modes (m1 as is; m2 "
+                "pharmaceutical-staff tasks, m3 nutrition-staff tasks, m4 both, done by nursing "
+                "staff minute for minute)."
                 if shifting
                 else ""
             )
@@ -210,7 +212,8 @@ def instance_documents(source: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         "description": (
             "Choose the cases covered by each intervention to maximise net DALYs averted at USD "
             f"{parameters['cost_effectiveness_threshold_usd_per_daly']!r} per DALY, within the "
-            "consumables budget, health-worker minutes by cadre, substitutes and nested complements."
+            "consumables budget, health-worker minutes by cadre, substitutes and nested "
+            "complements."
         ),
         "model": f"../models/{model_stem}.yaml",
         "currency": "USD",
@@ -226,7 +229,9 @@ def instance_documents(source: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         "resources": resources,
     }
     if not shifting:
-        instance["interventions"] = {intervention_id(code): {"max_units": cases[code]} for code in cases}
+        instance["interventions"] = {
+            intervention_id(code): {"max_units": cases[code]} for code in cases
+        }
     instance["groups"] = dict(sorted(groups.items()))
     instance["complements"] = dict(sorted(links.items()))
     instance["sources"] = _sources(data)
@@ -260,9 +265,24 @@ def header(data: dict[str, Any], source: Path, what: str) -> str:
     return "".join(f"# {line}\n" for line in wrapped)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Short collections of scalars on one line (`[a, b]`, `{x: 1.0}`), the rest as blocks."""
+
+    def represent_sequence(self, tag: str, sequence: Any, flow_style: bool | None = None) -> Any:
+        return super().represent_sequence(tag, sequence, _short(list(sequence)))
+
+    def represent_mapping(self, tag: str, mapping: Any, flow_style: bool | None = None) -> Any:
+        return super().represent_mapping(tag, mapping, _short([*mapping, *mapping.values()]))
+
+
+def _short(items: list[Any]) -> bool:
+    return all(isinstance(x, str | int | float) for x in items) and len(repr(items)) < 90
+
+
 def dump(document: dict[str, Any]) -> str:
     """YAML text of a document: keys in the order built, floats by repr (exact round trip)."""
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    text: str = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return text
 
 
 def render(source_dir: Path = SOURCE_DIR) -> dict[str, str]:
@@ -274,13 +294,12 @@ def render(source_dir: Path = SOURCE_DIR) -> dict[str, str]:
         model, instance = instance_documents(source)
         model_stem, instance_stem = file_names(data)
         scenario = "task-shifting scenario" if is_task_shifting(data) else "base scenario"
-        files[f"models/{model_stem}.yaml"] = (
-            header(data, source, f"{scenario}: pathway model (evidence per case)") + dump(model)
-        )
-        files[f"instances/{instance_stem}.yaml"] = (
-            header(data, source, f"{scenario}: instance (need, budget, workforce, structure)")
-            + dump(instance)
-        )
+        files[f"models/{model_stem}.yaml"] = header(
+            data, source, f"{scenario}: pathway model (evidence per case)"
+        ) + dump(model)
+        files[f"instances/{instance_stem}.yaml"] = header(
+            data, source, f"{scenario}: instance (need, budget, workforce, structure)"
+        ) + dump(instance)
     return files
 
 
