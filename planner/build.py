@@ -247,8 +247,8 @@ def _partner_money(
         baseline_income[pid] = (
             partner.baseline_income if partner.baseline_income is not None else computed
         )
-        baseline_external[pid] = sum(
-            cost * instance.outcomes[oid].baseline for oid, cost in outside.items()
+        baseline_external[pid] = float(
+            sum(cost * instance.outcomes[oid].baseline for oid, cost in outside.items())
         )
         share = instance.savings.shares.get(pid, 0.0) if instance.savings.rule == "share" else 0.0
         for year in instance.plan_years:
@@ -342,6 +342,42 @@ def add_outcome_floors(model: Model) -> None:
                 outcome.unit,
             )
             model.add(rule, model.level[(floor.outcome, year)], bound)
+
+
+def add_outcome_limits(model: Model) -> None:
+    """Every outcome that interventions move stays a count: level >= 0, and <= its maximum if given.
+
+    Effects are linear, so without these rows a cheap intervention could push a count below zero
+    (or informed patients above the register).
+    """
+    moved = {oid for item in model.instance.interventions.values() for oid in item.effects}
+    for oid, outcome in model.instance.outcomes.items():
+        if oid not in moved:
+            continue
+        for year in model.years:
+            rule = Rule(
+                "outcome_nonnegative",
+                (oid, year),
+                row_name("nonnegative", oid, year),
+                ">=",
+                f"{outcome.name} cannot fall below zero in {year}",
+                oid,
+                year,
+                outcome.unit,
+            )
+            model.add(rule, model.level[(oid, year)], 0.0)
+            if outcome.maximum is not None:
+                rule = Rule(
+                    "outcome_maximum",
+                    (oid, year),
+                    row_name("maximum", oid, year),
+                    "<=",
+                    f"{outcome.name} at most {outcome.maximum:,.6g} in {year} (natural maximum)",
+                    oid,
+                    year,
+                    outcome.unit,
+                )
+                model.add(rule, model.level[(oid, year)], outcome.maximum)
 
 
 def add_partner_risk_limits(model: Model) -> None:
@@ -535,6 +571,7 @@ def add_ramps(model: Model) -> None:
 FAMILIES: list[Callable[[Model], None]] = [
     add_envelope,
     add_outcome_floors,
+    add_outcome_limits,
     add_partner_risk_limits,
     add_capacity,
     add_group_needs,

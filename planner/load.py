@@ -74,7 +74,7 @@ def read_yaml(path: Path) -> tuple[dict[str, Any], dict[FieldPath, Origin]]:
         reason = getattr(exc, "problem", None) or str(exc)
         fix = "correct the YAML syntax here (indentation, a missing ':' or an unclosed quote)"
         raise InputError([Problem(shown, (), f"is not valid YAML: {reason}", fix, line)]) from None
-    if node is None:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
         raise InputError([Problem(shown, (), "is empty", "write the instance fields, see docs/")])
     if not isinstance(node, yaml.MappingNode):
         line = node.start_mark.line + 1

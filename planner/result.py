@@ -84,10 +84,41 @@ def _binding(slack: float, bound: float) -> bool:
     return abs(slack) <= TOLERANCE * max(1.0, abs(bound))
 
 
+def tranche_health(model: Model, iid: str, units: float) -> float:
+    """Health gain of `units` of an intervention, filling its tranches in order (concave benefit).
+
+    Read from the total units rather than the tranche variables, so it does not depend on how a
+    solver split units between tranches when health gain is not the objective.
+    """
+    item = model.instance.interventions[iid]
+    if not item.tranches:
+        return units * item.health_gain
+    gain, left = 0.0, units
+    for tranche in item.tranches:
+        take = left if tranche.units is None else min(left, tranche.units)
+        gain += take * tranche.health_gain
+        left -= take
+    return gain
+
+
+def health_in_year(model: Model, year: int) -> float:
+    """Undiscounted health gain of a year: interventions' gain plus outcome changes' gain."""
+    instance = model.instance
+    direct = sum(
+        tranche_health(model, iid, _value(model.units[(iid, year)]))
+        for iid in instance.interventions
+    )
+    through_outcomes = sum(
+        o.health_gain_per_event * (_value(model.level[(oid, year)]) - o.baseline)
+        for oid, o in instance.outcomes.items()
+    )
+    return _clean(direct + through_outcomes)
+
+
 def objective_unit(model: Model) -> str:
     kind = model.instance.objective.kind
     if kind == "min_spend":
-        return model.instance.currency
+        return model.money()
     return model.instance.health_unit + (" (net)" if kind == "net_benefit" else "")
 
 
@@ -126,7 +157,7 @@ def no_plan_message(model: Model, solution: Solution) -> str:
 def _summary(model: Model, solution: Solution, scenario: str | None) -> dict[str, Any]:
     instance = model.instance
     years = model.years
-    health = sum(instance.discount(y) * _value(model.health[y]) for y in years)
+    health = sum(instance.discount(y) * health_in_year(model, y) for y in years)
     spend = sum(_value(model.spend[y]) for y in years)
     envelope = sum(model.envelope.values()) if model.envelope else None
     return {
@@ -142,7 +173,7 @@ def _summary(model: Model, solution: Solution, scenario: str | None) -> dict[str
         "health_unit": instance.health_unit,
         "currency": instance.currency,
         "health_gain_discounted": _clean(health),
-        "health_gain_undiscounted": _clean(sum(_value(model.health[y]) for y in years)),
+        "health_gain_undiscounted": _clean(sum(health_in_year(model, y) for y in years)),
         "total_spend": _clean(spend),
         "total_envelope": envelope if envelope is not None else "",
         "unspent": _clean(envelope - spend) if envelope is not None else "",
@@ -165,11 +196,7 @@ def _allocation(model: Model) -> pd.DataFrame:
         )
         for year in model.years:
             units = _value(model.units[(iid, year)])
-            variables = model.unit_variables[(iid, year)]
-            gains = [t.health_gain for t in item.tranches] if item.tranches else [item.health_gain]
-            health = sum(
-                g * float(v.varValue or 0.0) for g, v in zip(gains, variables, strict=True)
-            )
+            health = tranche_health(model, iid, units)
             rows.append(
                 {
                     "intervention": iid,
@@ -273,14 +300,11 @@ def _partners(model: Model) -> pd.DataFrame:
 def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
     unit = objective_unit(model)
     rows = []
-    for key, (rule, row) in model.registry.items():
+    for key, (rule, _) in model.registry.items():
         dual = _clean(solution.duals[key])
         # relaxing a <= row raises its bound, a >= row lowers it; value in the objective's sense
         change = dual if rule.sense == "<=" else -dual
         value = _clean((change if model.maximise else -change) * rule.per)
-        excess = _clean(float(row.value() or 0.0))  # a row's value is lhs - rhs
-        slack = -excess if rule.sense == "<=" else excess
-        rhs = -float(row.constant or 0.0)
         rows.append(
             {
                 "family": rule.family,
@@ -294,7 +318,7 @@ def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
                 "per": rule.per,
                 "value_of_relaxing": value,
                 "objective_unit": unit,
-                "binding": _binding(_clean(slack), rhs),
+                "binding": value != 0,
                 "explanation": _explain(
                     model, rule.family, rule.subject, rule.year, rule.unit, rule.per, value, unit
                 ),
@@ -316,26 +340,29 @@ def _explain(
     """One sentence a board member can read."""
     if value == 0:
         return "not binding: relaxing it would not improve the plan"
-    amount = f"{value:,.4g} {objective_unit}"
+    if model.maximise:
+        amount = f"add {value:,.4g} {objective_unit}"
+    else:
+        amount = f"save {model.money()}{value:,.2f}"
     step = f"{model.money()}{per:,.0f}" if per != 1 else f"one {unit}"
     instance = model.instance
     if family == "envelope":
-        return f"an extra {step} of envelope in {year} would add {amount}"
+        return f"an extra {step} of envelope in {year} would {amount}"
     if family == "outcome_floor":
         floor = instance.floors[subject]
         outcome = instance.outcomes[floor.outcome].name
         direction = "one more" if floor.bound == "upper" else "one fewer"
         return (
-            f"allowing {direction} {unit} of {outcome} in {year} would add {amount}; "
+            f"allowing {direction} {unit} of {outcome} in {year} would {amount}; "
             f"tightening the floor by one costs about the same"
         )
     if family == "partner_risk_limit":
         who = instance.partners[subject].name
-        return f"letting {who} lose {step} more in {year} would add {amount}"
+        return f"letting {who} lose {step} more in {year} would {amount}"
     if family == "partner_gain_cap":
         who = instance.partners[subject].name
-        return f"letting {who} gain {step} more in {year} would add {amount}"
-    return f"relaxing this rule by {step} in {year} would add {amount}"
+        return f"letting {who} gain {step} more in {year} would {amount}"
+    return f"relaxing this rule by {step} in {year} would {amount}"
 
 
 def _reduced_costs(model: Model, solution: Solution) -> pd.DataFrame:
@@ -366,9 +393,9 @@ def _reduced_costs(model: Model, solution: Solution) -> pd.DataFrame:
                     "improvement_needed_per_unit": needed,
                     "improvement_unit": improvement_unit,
                     "explanation": (
-                        f"each unit forced in would cost {harm:,.4g} {unit}; it enters the plan "
-                        f"if its {'cost falls' if not model.maximise else 'gain rises'} by "
-                        f"{needed:,.4g} per {item.unit}"
+                        f"each unit forced in would worsen the plan by {harm:,.4g} {unit}; "
+                        f"it enters if its {'gain rises' if model.maximise else 'cost falls'} "
+                        f"by {needed:,.4g} per {item.unit}"
                         if harm > 0
                         else "unfunded, but funding it would not worsen the plan (a tie)"
                     ),

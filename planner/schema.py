@@ -111,6 +111,11 @@ class Outcome(Strict):
     name: str = field("readable name", "text")
     unit: str = field("what one event is (attendance, admission, patient)", "text")
     baseline: NonNegative = field("level a year today (baseline year)", "events a year")
+    maximum: NonNegative | None = field(
+        "natural most the level can reach (people on the register, say)",
+        "events a year",
+        default=None,
+    )
     tariff: Money = field(
         "price paid out of the envelope per event (paid activity such as an A&E attendance)",
         "currency per event",

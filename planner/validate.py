@@ -26,7 +26,8 @@ def validate(document: Document) -> Instance:
     try:
         instance = Instance.model_validate(document.data)
     except ValidationError as exc:
-        raise InputError([_schema_problem(document, error) for error in exc.errors()]) from None
+        errors = _one_per_mistake([(_field_path(e["loc"]), e) for e in exc.errors()])
+        raise InputError([_schema_problem(document, path, e) for path, e in errors]) from None
     problems = [problem for check in CHECKS for problem in check(instance, document)]
     if problems:
         raise InputError(problems)
@@ -36,8 +37,81 @@ def validate(document: Document) -> Instance:
 # --- schema errors -------------------------------------------------------------------------
 
 
-def _schema_problem(document: Document, error: Any) -> Problem:
-    path: FieldPath = tuple(part for part in error["loc"] if not _is_union_tag(part))
+TYPE_ERRORS = {
+    "dict_type", "model_type", "model_attributes_type", "list_type", "string_type", "bool_type",
+    "float_type", "float_parsing", "int_type", "int_parsing",
+}  # fmt: skip
+
+
+def _field_path(loc: tuple[Any, ...]) -> FieldPath:
+    """The user's field path: pydantic's labels for the members of a union taken out.
+
+    Pydantic labels each member of a union it tried ('float', 'Effect', 'constrained-str'); the
+    schema says where a union stands, so a label is dropped only there, never a user's name.
+    """
+    path: list[str | int] = []
+    annotation: Any = Instance
+    skip_label = False
+    for part in loc:
+        if part == "[key]":  # pydantic's marker for an error in a mapping's key
+            continue
+        if skip_label:
+            skip_label = False
+            annotation = _member(annotation, part)
+            continue
+        path.append(part)
+        annotation = _step(annotation, part) if annotation is not None else None
+        skip_label = annotation is not None and len(_real_members(annotation)) > 1
+    return tuple(path)
+
+
+def _real_members(annotation: Any) -> list[Any]:
+    return [m for m in _models(annotation) if m is not type(None)]
+
+
+def _member(annotation: Any, label: Any) -> Any:
+    """The member of a union that pydantic's label names (None when it cannot tell)."""
+    for member in _real_members(annotation):
+        name = getattr(member, "__name__", "")
+        if isinstance(member, type) and name == label:
+            return member
+        if get_origin(member) is dict and str(label).startswith("dict"):
+            return member
+        if get_origin(member) is list and str(label).startswith("list"):
+            return member
+    return None
+
+
+def _one_per_mistake(errors: list[tuple[FieldPath, Any]]) -> list[tuple[FieldPath, Any]]:
+    """Where a field's several allowed forms all failed, keep the error that says most.
+
+    A wrong value inside a mapping form beats "is not a number" from the number form; among
+    errors at one field, one that is not merely about the type wins.
+    """
+    kept: list[tuple[FieldPath, Any]] = []
+    for path, error in errors:
+        rivals = [
+            (p, e)
+            for p, e in errors
+            if e is not error and len(e["loc"]) != len(path) and _share_union(path, p)
+        ]
+        deeper = any(len(p) > len(path) and p[: len(path)] == path for p, _ in rivals)
+        if deeper and error["type"] in TYPE_ERRORS:
+            continue
+        same = [e for p, e in errors if p == path and e is not error]
+        if error["type"] in TYPE_ERRORS and any(e["type"] not in TYPE_ERRORS for e in same):
+            continue
+        if (path, error["type"]) not in {(p, e["type"]) for p, e in kept}:
+            kept.append((path, error))
+    return kept
+
+
+def _share_union(path: FieldPath, other: FieldPath) -> bool:
+    short = min(len(path), len(other))
+    return path[:short] == other[:short]
+
+
+def _schema_problem(document: Document, path: FieldPath, error: Any) -> Problem:
     kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
     info = _field_at(path)
     unit = (info or {}).get("unit", "")
@@ -63,7 +137,7 @@ def _schema_problem(document: Document, error: Any) -> Problem:
             "less_than": "less than",
         }[kind]
         fix = f"use a value {words} {limit}"
-        if unit.startswith("share"):
+        if unit.startswith("share") or (kind == "less_than_equal" and limit == 1):
             fix += "; shares are fractions: write 0.02 for 2%"
         return document.problem(path, f"must be {words} {limit} (got {shown})", fix)
     if kind == "finite_number":
@@ -105,13 +179,6 @@ def _schema_problem(document: Document, error: Any) -> Problem:
     if kind == "too_short":
         return document.problem(path, "must not be empty", "give at least one entry")
     return document.problem(path, error["msg"], "correct the value; see docs/fields.md")
-
-
-def _is_union_tag(part: Any) -> bool:
-    """Pydantic inserts union member names ('float', 'Effect', 'list[...]') into error paths."""
-    return isinstance(part, str) and (
-        part[:1].isupper() or part in ("float", "str", "int") or "[" in part
-    )
 
 
 def _shown(value: Any) -> str:
@@ -161,7 +228,12 @@ def _allowed_keys(path: FieldPath) -> list[str]:
 
 
 def _field_at(path: FieldPath) -> dict[str, Any] | None:
-    if not path or not isinstance(path[-1], str):
+    """Description and unit of the field at `path` (an entry of a mapping: of the mapping)."""
+    if not path:
+        return None
+    if any(get_origin(m) is dict for m in _models(_annotation_at(path[:-1]))):
+        return _field_at(path[:-1])
+    if not isinstance(path[-1], str):
         return None
     for member in _models(_annotation_at(path[:-1])):
         if (
@@ -492,6 +564,15 @@ def check_bounded(instance: Instance, document: Document) -> list[Problem]:
     problems: list[Problem] = []
     for iid, item in instance.interventions.items():
         gains = [t.health_gain for t in item.tranches] if item.tranches else [item.health_gain]
+        # a rising outcome with health gain per event and no natural maximum adds gain unlimited
+        # (falling ones stop at zero)
+        gains += [
+            effect.per_unit * outcome.health_gain_per_event
+            for oid, outcome in instance.outcomes.items()
+            if outcome.maximum is None
+            for effect in item.effect_list(oid)
+            if effect.per_unit > 0
+        ]
         priced = item.unit_cost > 0 and instance.envelope is not None
         uses_capacity = any(use > 0 for use in item.resource_use.values())
         bounded = item.max_units is not None or priced or uses_capacity or iid in limited_by_group
@@ -551,6 +632,25 @@ def check_floor_reachable(instance: Instance, document: Document) -> list[Proble
     return problems
 
 
+def check_ramp_from_zero(instance: Instance, document: Document) -> list[Problem]:
+    """Growth as a share of the previous year cannot start a service that has no baseline units."""
+    problems: list[Problem] = []
+    for iid, item in instance.interventions.items():
+        ramp = item.ramp
+        if ramp is None or ramp.max_increase_share is None or item.baseline_units > 0:
+            continue
+        if ramp.max_increase is None:
+            problems.append(
+                document.problem(
+                    ("interventions", iid, "ramp", "max_increase_share"),
+                    "limits growth to a share of last year's units, but there are no baseline "
+                    "units, so the service could never start",
+                    "give baseline_units, or limit growth in units with max_increase",
+                )
+            )
+    return problems
+
+
 CHECKS: list[Check] = [
     check_references,
     check_years,
@@ -564,4 +664,5 @@ CHECKS: list[Check] = [
     check_paid_to,
     check_bounded,
     check_floor_reachable,
+    check_ramp_from_zero,
 ]
