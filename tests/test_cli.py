@@ -156,3 +156,36 @@ def test_default_instance_is_the_bundled_diabetes_plan(
     result = runner.invoke(app, ["solve"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "results" / "diabetes_lewisham" / "plan.xlsx").is_file()
+
+
+def test_workbook_holds_every_table_with_its_values(tiny: Path, tmp_path: Path) -> None:
+    import openpyxl
+
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["solve", str(tiny), "--out", str(out)]).exit_code == 0
+    book = openpyxl.load_workbook(out / "plan.xlsx")
+    assert book.sheetnames == [
+        "summary", "allocation", "outcomes", "partners", "shadow_prices", "reduced_costs",
+    ]  # fmt: skip
+    for name in book.sheetnames:
+        csv_rows = (out / f"{name}.csv").read_text().splitlines()
+        sheet = book[name]
+        assert sheet.max_row == len(csv_rows)  # header + one row per CSV line
+        assert [c.value for c in sheet[1]] == csv_rows[0].split(",")
+    summary = {row[0].value: row[1].value for row in book["summary"].iter_rows(min_row=2)}
+    assert summary["status"] == "optimal"
+    assert summary["total_envelope"] == pytest.approx(1_710_000)
+    spend = book["allocation"]["I2"]  # unit_cost column, money format
+    assert spend.number_format.startswith('"£"')
+
+
+def test_text_never_becomes_a_formula(tmp_path: Path) -> None:
+    import openpyxl
+
+    path = tmp_path / "plan.yaml"
+    path.write_text(TINY.replace("name: Structured education", "name: '=HYPERLINK(\"x\")'"))
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["solve", str(path), "--out", str(out)]).exit_code == 0
+    cell = openpyxl.load_workbook(out / "plan.xlsx")["allocation"]["B2"]
+    assert cell.value == '=HYPERLINK("x")'
+    assert cell.data_type == "s"  # a string, not a formula

@@ -815,3 +815,41 @@ def test_income_split_by_delivery_shares(solve: Solve) -> None:
     incomes = plan.partners.set_index("partner")["income"].to_dict()
     assert incomes == approx({"gp": 2_500, "community": 7_500})
     assert one(plan.allocation, intervention="a")["delivered_by"] == "gp 25%, community 75%"
+
+
+def test_outcome_count_cannot_fall_below_zero(solve: Solve) -> None:
+    # e costs £50 and saves a £100 tariff on each A&E attendance avoided (baseline 100), and
+    # gains 0.1 QALY. Without a floor at zero it would be unbounded; with it, e stops at 100
+    # units (A&E = 0), spending £5,000 on e and nothing on A&E: within the £20,000 envelope, so
+    # the only binding rule is the zero. Objective 10 QALY. Relaxing the zero by one attendance
+    # (allowing -1) lets one more unit in: +0.1 QALY, and its £50 net saving is worth nothing
+    # because money is not scarce. value_of_relaxing = 0.1 per attendance.
+    data = instance(
+        envelope={"amounts": {2021: 20_000}},
+        outcomes={"ae": outcome(100, tariff=100)},
+        interventions={"e": item(50, 0.1, effects={"ae": -1})},
+    )
+    plan = solve(data)
+    assert plan.summary["objective"] == approx(10)
+    assert allocation(plan) == approx({("e", 2021): 100})
+    row = price(plan, "nonnegative__ae__2021")
+    assert (row["dual"], row["value_of_relaxing"], bool(row["binding"])) == (
+        approx(-0.1),
+        approx(0.1),
+        True,
+    )
+
+
+def test_outcome_natural_maximum(solve: Solve) -> None:
+    # Each free unit of s informs one more patient worth 0.01 QALY; 900 of 1,000 on the register
+    # are informed today, so s stops at 100 (objective 1 QALY). The register row prices one more
+    # patient of room at 0.01 QALY.
+    data = instance(
+        outcomes={"informed": outcome(900, maximum=1000, health_gain_per_event=0.01)},
+        interventions={"s": item(0, 0, effects={"informed": 1})},
+    )
+    plan = solve(data)
+    assert plan.summary["objective"] == approx(1)
+    assert allocation(plan) == approx({("s", 2021): 100})
+    row = price(plan, "maximum__informed__2021")
+    assert (row["dual"], row["value_of_relaxing"]) == (approx(0.01), approx(0.01))
