@@ -70,7 +70,7 @@ class Model:
         self.registry[(rule.family, rule.key)] = (rule, self.problem.addConstraint(row, rule.name))
 
     def money(self) -> str:
-        return {"GBP": "£", "USD": "$", "EUR": "€"}[self.instance.currency]
+        return self.instance.currency_symbol
 
 
 def row_name(family: str, *key: str | int) -> str:
@@ -316,19 +316,11 @@ def add_envelope(model: Model) -> None:
         model.add(rule, lhs, model.envelope[year])
 
 
-def floor_bound(model: Model, floor_id: str) -> float:
-    """A floor's bound as a level: its value, or its ratio times the outcome's baseline."""
-    floor = model.instance.floors[floor_id]
-    if floor.value is not None:
-        return floor.value
-    return (floor.relative or 0.0) * model.instance.outcomes[floor.outcome].baseline
-
-
 def add_outcome_floors(model: Model) -> None:
     """Level of outcome k in year t at most (upper) or at least (lower) the floor's bound."""
     for fid, floor in model.instance.floors.items():
         outcome = model.instance.outcomes[floor.outcome]
-        bound = floor_bound(model, fid)
+        bound = model.instance.floor_bound(fid)
         for year in [floor.year] if floor.year is not None else model.years:
             words = "at most" if floor.bound == "upper" else "at least"
             rule = Rule(
@@ -386,12 +378,7 @@ def add_partner_risk_limits(model: Model) -> None:
     for pid, partner in model.instance.partners.items():
         base_income = model.baseline_income[pid]
         baseline_net = base_income - model.baseline_external_cost[pid]
-        loss = partner.max_loss
-        if partner.max_loss_share is not None:
-            loss = partner.max_loss_share * base_income
-        gain = partner.max_gain
-        if partner.max_gain_share is not None:
-            gain = partner.max_gain_share * base_income
+        loss, gain = partner.limits(base_income)
         for year in model.years:
             net = model.income[(pid, year)] - model.external_cost[(pid, year)]
             if loss is not None:

@@ -24,9 +24,9 @@ from rich.table import Table
 
 from planner.errors import PlannerError, display_path
 from planner.result import Plan
+from planner.schema import CURRENCY_SYMBOL
 
 MARKER = ".planner-output"
-SYMBOL = {"GBP": "£", "USD": "$", "EUR": "€"}
 MONEY_COLUMNS = {
     "unit_cost",
     "spend",
@@ -56,7 +56,7 @@ def money(value: Any, currency: str = "GBP") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     sign = "-" if value < 0 else ""
-    return f"{sign}{SYMBOL[currency]}{abs(value):,.0f}"
+    return f"{sign}{CURRENCY_SYMBOL[currency]}{abs(value):,.0f}"
 
 
 def number(value: Any, digits: int = 4) -> str:
@@ -243,7 +243,7 @@ def _write_workbook(tables: dict[str, pd.DataFrame], path: Path, currency: str) 
     )
     header = workbook.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
     money_format = workbook.add_format(
-        {"num_format": f'"{SYMBOL[currency]}"#,##0;-"{SYMBOL[currency]}"#,##0'}
+        {"num_format": f'"{CURRENCY_SYMBOL[currency]}"#,##0;-"{CURRENCY_SYMBOL[currency]}"#,##0'}
     )
     figure = workbook.add_format({"num_format": "#,##0.######"})
     for name, frame in tables.items():

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pulp
 
-from planner.build import Model, floor_bound
+from planner.build import Model
 from planner.errors import NoPlanError
 from planner.solve import Solution, Status
 
@@ -249,7 +249,7 @@ def _outcomes(model: Model) -> pd.DataFrame:
                     }
                 )
             for fid, floor in floors:
-                bound = floor_bound(model, fid)
+                bound = instance.floor_bound(fid)
                 slack = _clean(bound - level if floor.bound == "upper" else level - bound)
                 rows.append(
                     row
@@ -270,9 +270,7 @@ def _partners(model: Model) -> pd.DataFrame:
     for pid, partner in instance.partners.items():
         base = model.baseline_income[pid]
         base_external = model.baseline_external_cost[pid]
-        loss = partner.max_loss
-        if partner.max_loss_share is not None:
-            loss = partner.max_loss_share * base
+        loss, _ = partner.limits(base)
         for year in model.years:
             income = _value(model.income[(pid, year)])
             external = _value(model.external_cost[(pid, year)])

@@ -15,6 +15,7 @@ Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+CURRENCY_SYMBOL = {"GBP": "£", "USD": "$", "EUR": "€"}
 
 
 def field(description: str, unit: str = "", **kwargs: Any) -> Any:
@@ -198,6 +199,15 @@ class Partner(Strict):
     )
     notes: str | None = field("anything else a reader should know", "text", default=None)
 
+    def limits(self, baseline_income: float) -> tuple[float | None, float | None]:
+        """(most loss, most gain) in money a year, or None where there is no limit."""
+        loss, gain = self.max_loss, self.max_gain
+        if self.max_loss_share is not None:
+            loss = self.max_loss_share * baseline_income
+        if self.max_gain_share is not None:
+            gain = self.max_gain_share * baseline_income
+        return loss, gain
+
 
 class Floor(Strict):
     """A bound on an outcome's level: absolute or relative to baseline; one year or every year."""
@@ -342,6 +352,17 @@ class Instance(Strict):
         base = self.envelope.baseline or 0.0
         rate = self.envelope.reduction or 0.0
         return {year: base * (1 - rate) ** t for t, year in enumerate(self.plan_years, start=1)}
+
+    @property
+    def currency_symbol(self) -> str:
+        return CURRENCY_SYMBOL[self.currency]
+
+    def floor_bound(self, floor_id: str) -> float:
+        """A floor's bound as a level: its value, or its ratio times the outcome's baseline."""
+        floor = self.floors[floor_id]
+        if floor.value is not None:
+            return floor.value
+        return (floor.relative or 0.0) * self.outcomes[floor.outcome].baseline
 
     def discount(self, year: int) -> float:
         """Discount factor of a plan year: 1 in the first plan year."""

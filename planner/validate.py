@@ -595,7 +595,7 @@ def check_floor_reachable(instance: Instance, document: Document) -> list[Proble
         outcome = instance.outcomes.get(floor.outcome)
         if outcome is None or (floor.value is None) == (floor.relative is None):
             continue
-        bound = floor.value if floor.value is not None else outcome.baseline * (floor.relative or 0)
+        bound = instance.floor_bound(fid)
         for year in [floor.year] if floor.year is not None else instance.plan_years:
             t = year - instance.baseline_year
             low = high = outcome.baseline
