@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from planner.errors import InputError, NoPlanError, PlannerError, display_path
+from planner.errors import InputError, NoPlanError, PlannerError, Problem, display_path
 
 EXIT_INPUT = 2
 EXIT_STATUS = {"infeasible": 3, "unbounded": 4, "time_limit": 5, "error": 6}
@@ -39,7 +39,8 @@ def default_instance() -> Path:
     for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
         if (base / name).is_file():
             return base / name
-    raise InputError([])  # pragma: no cover - reported by the caller
+    fix = "run planner from the project folder, or name an instance file: planner solve FILE"
+    raise InputError([Problem(str(name), (), "the bundled default instance is not here", fix)])
 
 
 def _fail(exc: PlannerError) -> typer.Exit:

@@ -189,3 +189,18 @@ def test_text_never_becomes_a_formula(tmp_path: Path) -> None:
     cell = openpyxl.load_workbook(out / "plan.xlsx")["allocation"]["B2"]
     assert cell.value == '=HYPERLINK("x")'
     assert cell.data_type == "s"  # a string, not a formula
+
+
+def test_missing_default_instance_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("planner.cli.__file__", str(tmp_path / "elsewhere" / "planner" / "cli.py"))
+    result = runner.invoke(app, ["solve"])
+    assert result.exit_code == 2
+    assert result.output == (
+        "1 problem in the input:\n"
+        "instances/diabetes_lewisham.yaml: (top level): the bundled default instance is not here\n"
+        "    fix: run planner from the project folder, or name an instance file: "
+        "planner solve FILE\n"
+    )
