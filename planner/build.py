@@ -8,6 +8,7 @@ and held in the registry with its business meaning, so each shadow price can be 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -16,7 +17,7 @@ import pulp
 
 from planner.schema import Instance
 
-Sense = Literal["<=", ">="]
+Sense = Literal["<=", ">=", "=="]
 Key = tuple[str | int, ...]
 MONEY_SCALE = 100_000.0  # shadow prices on money rows are reported per £100k
 
@@ -38,7 +39,12 @@ class Rule:
 
 @dataclass
 class Model:
-    """A built planning LP and everything needed to read its solution in business terms."""
+    """A built planning LP (or MILP) and everything needed to read its solution in business terms.
+
+    `options` holds units bought through each supply option, `chosen` the yes/no choice of an
+    option (where one is needed), `opened` a shared service's, `funded` an indivisible
+    programme's; `costs` is every payment out of the envelope, by partner and year.
+    """
 
     instance: Instance
     problem: pulp.LpProblem
@@ -54,6 +60,13 @@ class Model:
     baseline_income: dict[str, float]
     baseline_external_cost: dict[str, float]
     envelope: dict[int, float] | None
+    options: dict[tuple[str, str, int], pulp.LpVariable]
+    chosen: dict[tuple[str, str, int], pulp.LpVariable]
+    opened: dict[tuple[str, int], pulp.LpVariable]
+    funded: dict[tuple[str, int], pulp.LpVariable]
+    starts: dict[tuple[str, ...], dict[int, pulp.LpVariable]]
+    option_cost: dict[tuple[str, str, int], pulp.LpAffineExpression]
+    service_cost: dict[tuple[str, int], pulp.LpAffineExpression]
     registry: dict[tuple[str, Key], tuple[Rule, pulp.LpConstraint]] = field(default_factory=dict)
 
     @property
@@ -64,10 +77,36 @@ class Model:
     def years(self) -> list[int]:
         return self.instance.plan_years
 
-    def add(self, rule: Rule, lhs: pulp.LpAffineExpression, rhs: float) -> None:
-        """Add a row `lhs <sense> rhs` under its rule's name and register it."""
-        row = lhs <= rhs if rule.sense == "<=" else lhs >= rhs
-        self.registry[(rule.family, rule.key)] = (rule, self.problem.addConstraint(row, rule.name))
+    @property
+    def choices(self) -> list[pulp.LpVariable]:
+        """Every yes/no variable: option choices, shared services opened, programmes funded."""
+        return [*self.chosen.values(), *self.opened.values(), *self.funded.values()]
+
+    def add(
+        self,
+        family: str,
+        key: Key,
+        sense: Sense,
+        rule: str,
+        lhs: pulp.LpAffineExpression,
+        rhs: float,
+        *,
+        subject: str,
+        year: int | None,
+        unit: str,
+        per: float = 1.0,
+        prefix: str | None = None,
+    ) -> None:
+        """Add the row `lhs <sense> rhs`, named `prefix__key` (default prefix: the family)."""
+        name = row_name(prefix or family, *key)
+        if sense == "<=":
+            row = lhs <= rhs
+        elif sense == ">=":
+            row = lhs >= rhs
+        else:
+            row = lhs == rhs
+        meaning = Rule(family, key, name, sense, rule, subject, year, unit, per)
+        self.registry[(family, key)] = (meaning, self.problem.addConstraint(row, name))
 
     def money(self) -> str:
         return self.instance.currency_symbol
@@ -87,14 +126,56 @@ def affine(
     return expression + constant
 
 
+def needs_choice(instance: Instance, iid: str, oid: str) -> bool:
+    """An option needs a yes/no variable when the choice is exclusive between several options,
+    or when using it costs a fixed or set-up amount, commits to a minimum volume, or draws on a
+    shared service."""
+    item = instance.interventions[iid]
+    option = item.offered()[oid]
+    exclusive = item.supply is not None and item.supply.choice == "exclusive"
+    return (
+        (exclusive and len(item.offered()) > 1)
+        or option.fixed_cost > 0
+        or option.setup_cost > 0
+        or bool(option.min_volume)
+        or option.shared is not None
+    )
+
+
+def option_bound(instance: Instance, iid: str, oid: str) -> float | None:
+    """Most units an option can supply in a year: the smallest of its capacity, the
+    intervention's max_units and its shared service's capacity (None if none is given)."""
+    item = instance.interventions[iid]
+    option = item.offered()[oid]
+    service = instance.shared_services.get(option.shared or "")
+    given = [option.capacity, item.max_units, service.capacity if service is not None else None]
+    bounds = [b for b in given if b is not None]
+    return min(bounds) if bounds else None
+
+
 # --- variables and expressions ---------------------------------------------------------------
+
+Series = dict[int, pulp.LpVariable]  # a yes/no variable by plan year
+Payment = tuple[str | None, int, pulp.LpAffineExpression, bool]  # payee, year, amount, enveloped
+
+
+@dataclass
+class Choices:
+    """The supply and yes/no variables of a model, before any row is written."""
+
+    options: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
+    chosen: dict[tuple[str, str, int], pulp.LpVariable] = field(default_factory=dict)
+    opened: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    funded: dict[tuple[str, int], pulp.LpVariable] = field(default_factory=dict)
+    starts: dict[tuple[str, ...], dict[int, pulp.LpVariable]] = field(default_factory=dict)
 
 
 def build(instance: Instance) -> Model:
-    """The LP of `instance`: variables, expressions, every constraint family, the objective."""
+    """The model of `instance`: variables, expressions, every constraint family, the objective."""
     sense = pulp.LpMinimize if instance.objective.kind == "min_spend" else pulp.LpMaximize
     problem = pulp.LpProblem(instance.name, sense)
     years = instance.plan_years
+    choices = _choice_variables(instance, problem)
 
     unit_variables: dict[tuple[str, int], list[pulp.LpVariable]] = {}
     units: dict[tuple[str, int], pulp.LpAffineExpression] = {}
@@ -109,6 +190,11 @@ def build(instance: Instance) -> Model:
                     for j, t in enumerate(item.tranches)
                 ]
                 gains = [t.health_gain for t in item.tranches]
+            elif item.supply is not None:
+                variables = [
+                    v for (i, _, y), v in choices.options.items() if i == iid and y == year
+                ]
+                gains = [item.health_gain] * len(variables)
             else:
                 variables = [problem.add_variable(row_name("units", iid, year), 0, None)]
                 gains = [item.health_gain]
@@ -131,19 +217,15 @@ def build(instance: Instance) -> Model:
                     constant -= effect.per_unit * item.baseline_units
             level[(oid, year)] = affine(pairs, constant)
 
-    refused = set(instance.refused_outcomes)
-    spend: dict[int, pulp.LpAffineExpression] = {}
-    economic_cost: dict[int, pulp.LpAffineExpression] = {}
+    option_cost, service_cost = _supply_costs(instance, choices)
+    payments = _payments(instance, units, level, option_cost, service_cost)
+    spend = {
+        year: pulp.lpSum([a for _, y, a, enveloped in payments if y == year and enveloped])
+        for year in years
+    }
+    economic_cost = {year: _economic_cost(instance, units, payments, year) for year in years}
     health: dict[int, pulp.LpAffineExpression] = {}
     for year in years:
-        spend[year] = _total(instance, units, level, year, lambda i: i.unit_cost, refused)
-        economic_cost[year] = _total(
-            instance,
-            units,
-            level,
-            year,
-            lambda i: i.full_cost if i.full_cost is not None else i.unit_cost,
-        )
         outcome_health = pulp.lpSum(
             o.health_gain_per_event * (level[(oid, year)] - o.baseline)
             for oid, o in instance.outcomes.items()
@@ -158,7 +240,7 @@ def build(instance: Instance) -> Model:
         if envelope is not None and instance.savings.rule == "carry_forward"
     }
     income, external_cost, baseline_income, baseline_external = _partner_money(
-        instance, units, level, spend, envelope
+        instance, payments, level, spend, envelope
     )
     model = Model(
         instance=instance,
@@ -175,6 +257,13 @@ def build(instance: Instance) -> Model:
         baseline_income=baseline_income,
         baseline_external_cost=baseline_external,
         envelope=envelope,
+        options=choices.options,
+        chosen=choices.chosen,
+        opened=choices.opened,
+        funded=choices.funded,
+        starts=choices.starts,
+        option_cost=option_cost,
+        service_cost=service_cost,
     )
     for add_family in FAMILIES:
         add_family(model)
@@ -182,28 +271,147 @@ def build(instance: Instance) -> Model:
     return model
 
 
-def _total(
+def _choice_variables(instance: Instance, problem: pulp.LpProblem) -> Choices:
+    """Units through each offered supply option in the years it is available, the yes/no choices
+    they need, each shared service's open/closed, each indivisible programme's funded/not, and a
+    start variable for every year after the first of each series with a set-up cost."""
+    choices = Choices()
+    for iid, item in instance.interventions.items():
+        for oid, option in item.offered().items():
+            service = instance.shared_services.get(option.shared or "")
+            firsts = [option.first_year, service.first_year if service else None]
+            first = max((y for y in firsts if y is not None), default=None)
+            series: Series = {}
+            for year in instance.option_years(first):
+                choices.options[(iid, oid, year)] = problem.add_variable(
+                    row_name("units", iid, oid, year), 0, None
+                )
+                if needs_choice(instance, iid, oid):
+                    series[year] = problem.add_variable(
+                        row_name("choose", iid, oid, year), 0, 1, "Binary"
+                    )
+                    choices.chosen[(iid, oid, year)] = series[year]
+            if option.setup_cost and series:
+                choices.starts[(iid, oid)] = _start_variables(problem, series, ("start", iid, oid))
+    drawn_on = {
+        o.shared for item in instance.interventions.values() for o in item.offered().values()
+    }
+    for sid, service in instance.shared_services.items():
+        if sid not in drawn_on:
+            continue
+        series = {
+            year: problem.add_variable(row_name("open", sid, year), 0, 1, "Binary")
+            for year in instance.option_years(service.first_year)
+        }
+        choices.opened.update({(sid, year): on for year, on in series.items()})
+        if service.setup_cost and series:
+            choices.starts[(sid,)] = _start_variables(problem, series, ("start", sid))
+    for iid, item in instance.interventions.items():
+        if item.indivisible:
+            for year in instance.plan_years:
+                choices.funded[(iid, year)] = problem.add_variable(
+                    row_name("fund", iid, year), 0, 1, "Binary"
+                )
+    return choices
+
+
+def _start_variables(
+    problem: pulp.LpProblem, series: Series, name: tuple[str, ...]
+) -> dict[int, pulp.LpVariable]:
+    """Whether the series starts in a year: the yes/no itself in its first year, afterwards a
+    [0, 1] variable that add_setup_starts pins to on[t] and not on[t-1]."""
+    years = sorted(series)
+    starts = {years[0]: series[years[0]]}
+    for year in years[1:]:
+        starts[year] = problem.add_variable(row_name(*name, year), 0, 1)
+    return starts
+
+
+def _supply_costs(
+    instance: Instance, choices: Choices
+) -> tuple[
+    dict[tuple[str, str, int], pulp.LpAffineExpression],
+    dict[tuple[str, int], pulp.LpAffineExpression],
+]:
+    """What each option and shared service costs in a year: unit price x units, plus the fixed
+    cost in every year it is used, plus the set-up cost in the year it starts."""
+    option_cost = {}
+    for (iid, oid, year), units in choices.options.items():
+        option = instance.interventions[iid].offered()[oid]
+        on = choices.chosen.get((iid, oid, year))
+        start = choices.starts.get((iid, oid), {}).get(year)
+        pairs = [(units, option.unit_price)]
+        pairs += [(on, option.fixed_cost)] if on is not None else []
+        pairs += [(start, option.setup_cost)] if start is not None else []
+        option_cost[(iid, oid, year)] = affine(pairs)
+    service_cost = {}
+    for (sid, year), on in choices.opened.items():
+        service = instance.shared_services[sid]
+        start = choices.starts.get((sid,), {}).get(year)
+        pairs = [(on, service.fixed_cost)]
+        pairs += [(start, service.setup_cost)] if start is not None else []
+        service_cost[(sid, year)] = affine(pairs)
+    return option_cost, service_cost
+
+
+def _payments(
     instance: Instance,
     units: dict[tuple[str, int], pulp.LpAffineExpression],
     level: dict[tuple[str, int], pulp.LpAffineExpression],
+    option_cost: dict[tuple[str, str, int], pulp.LpAffineExpression],
+    service_cost: dict[tuple[str, int], pulp.LpAffineExpression],
+) -> list[Payment]:
+    """Every payment of the plan: (payee, year, amount, paid out of the envelope).
+
+    Units at price to whoever delivers them (the supply option's provider where options are
+    given), shared services' costs to their hosts, and tariffs of paid outcomes to the payees.
+    A refused outcome's tariff still reaches its payee, but not out of the envelope.
+    """
+    payments: list[Payment] = []
+    for year in instance.plan_years:
+        for iid, item in instance.interventions.items():
+            if item.supply is not None:
+                continue
+            shares: dict[str | None, float] = dict(item.partner_shares().items()) or {None: 1.0}
+            for who, share in shares.items():
+                payments.append((who, year, item.unit_cost * share * units[(iid, year)], True))
+        for (iid, oid, y), cost in option_cost.items():
+            if y == year:
+                provider = instance.option_provider(instance.interventions[iid].offered()[oid])
+                payments.append((provider, year, cost, True))
+        for (sid, y), cost in service_cost.items():
+            if y == year:
+                payments.append((instance.shared_services[sid].provider, year, cost, True))
+        for oid, outcome in instance.outcomes.items():
+            if not outcome.tariff:
+                continue
+            enveloped = oid not in instance.refused_outcomes
+            payees: dict[str | None, float] = dict(outcome.payee_shares().items()) or {None: 1.0}
+            for who, share in payees.items():
+                amount = outcome.tariff * share * level[(oid, year)]
+                payments.append((who, year, amount, enveloped))
+    return payments
+
+
+def _economic_cost(
+    instance: Instance,
+    units: dict[tuple[str, int], pulp.LpAffineExpression],
+    payments: list[Payment],
     year: int,
-    price: Callable[..., float],
-    unpaid: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> pulp.LpAffineExpression:
-    """Cost of a year: price x units of every intervention + tariff x level of paid outcomes."""
-    return pulp.lpSum(
-        [price(item) * units[(iid, year)] for iid, item in instance.interventions.items()]
-        + [
-            outcome.tariff * level[(oid, year)]
-            for oid, outcome in instance.outcomes.items()
-            if outcome.tariff and oid not in unpaid
-        ]
-    )
+    """Cost for the net-benefit objective: every payment (refused outcomes too), with units at
+    their full cost where one is given (an intervention without supply options)."""
+    offsets = [
+        (item.full_cost - item.unit_cost) * units[(iid, year)]
+        for iid, item in instance.interventions.items()
+        if item.full_cost is not None and item.supply is None
+    ]
+    return pulp.lpSum([a for _, y, a, _ in payments if y == year] + offsets)
 
 
 def _partner_money(
     instance: Instance,
-    units: dict[tuple[str, int], pulp.LpAffineExpression],
+    payments: list[Payment],
     level: dict[tuple[str, int], pulp.LpAffineExpression],
     spend: dict[int, pulp.LpAffineExpression],
     envelope: dict[int, float] | None,
@@ -215,22 +423,15 @@ def _partner_money(
 ]:
     """Each partner's income and outside costs per year, and both at baseline.
 
-    Income = price x units it delivers + tariffs paid to it - tariffs of refused outcomes it is
-    responsible for + its share of unspent envelope when savings are shared. Baseline income is
-    the stated figure, or baseline units and levels at today's prices (before any refusal).
+    Income = every payment to it - tariffs of refused outcomes it is responsible for + its share
+    of unspent envelope when savings are shared. Baseline income is the stated figure, or
+    today's units at today's prices and the baseline outcome levels at their tariffs.
     """
     income: dict[tuple[str, int], pulp.LpAffineExpression] = {}
     external: dict[tuple[str, int], pulp.LpAffineExpression] = {}
     baseline_income: dict[str, float] = {}
     baseline_external: dict[str, float] = {}
     for pid, partner in instance.partners.items():
-        delivered = {
-            iid: item.unit_cost * share
-            for iid, item in instance.interventions.items()
-            for who, share in item.partner_shares().items()
-            if who == pid
-        }
-        tariffs = {oid: o.tariff for oid, o in instance.outcomes.items() if o.paid_to == pid}
         borne = {
             oid: instance.outcomes[oid].tariff
             for oid, r in instance.refused_outcomes.items()
@@ -242,8 +443,12 @@ def _partner_money(
             if pid in o.external_costs
         }
         computed = sum(
-            price * instance.interventions[iid].baseline_units for iid, price in delivered.items()
-        ) + sum(tariff * instance.outcomes[oid].baseline for oid, tariff in tariffs.items())
+            item.unit_cost * item.partner_shares().get(pid, 0.0) * item.baseline_units
+            for item in instance.interventions.values()
+        ) + sum(
+            o.tariff * o.payee_shares().get(pid, 0.0) * o.baseline
+            for o in instance.outcomes.values()
+        )
         baseline_income[pid] = (
             partner.baseline_income if partner.baseline_income is not None else computed
         )
@@ -253,8 +458,7 @@ def _partner_money(
         share = instance.savings.shares.get(pid, 0.0) if instance.savings.rule == "share" else 0.0
         for year in instance.plan_years:
             expression = pulp.lpSum(
-                [price * units[(iid, year)] for iid, price in delivered.items()]
-                + [tariff * level[(oid, year)] for oid, tariff in tariffs.items()]
+                [a for who, y, a, _ in payments if who == pid and y == year]
                 + [-tariff * level[(oid, year)] for oid, tariff in borne.items()]
             )
             if share and envelope is not None:
@@ -294,26 +498,27 @@ def add_envelope(model: Model) -> None:
     """
     if model.envelope is None:
         return
-    money = model.money()
     for index, year in enumerate(model.years):
         lhs = model.spend[year]
         if model.carry:
             lhs = lhs + model.carry[year]
             if index > 0:
                 lhs = lhs - model.carry[model.years[index - 1]]
-        rule = Rule(
+        words = f"spend in {year} within the envelope" + (
+            " plus savings carried in" if model.carry else ""
+        )
+        model.add(
             "envelope",
             (year,),
-            row_name("envelope", year),
             "<=",
-            f"spend in {year} within the envelope"
-            + (" plus savings carried in" if model.carry else ""),
-            "envelope",
-            year,
-            money,
-            MONEY_SCALE,
+            words,
+            lhs,
+            model.envelope[year],
+            subject="envelope",
+            year=year,
+            unit=model.money(),
+            per=MONEY_SCALE,
         )
-        model.add(rule, lhs, model.envelope[year])
 
 
 def add_outcome_floors(model: Model) -> None:
@@ -323,17 +528,20 @@ def add_outcome_floors(model: Model) -> None:
         bound = model.instance.floor_bound(fid)
         for year in [floor.year] if floor.year is not None else model.years:
             words = "at most" if floor.bound == "upper" else "at least"
-            rule = Rule(
+            rule = floor.description or f"{outcome.name} {words} {bound:,.6g} in {year}"
+            sense: Sense = "<=" if floor.bound == "upper" else ">="
+            model.add(
                 "outcome_floor",
                 (fid, year),
-                row_name("floor", fid, year),
-                "<=" if floor.bound == "upper" else ">=",
-                floor.description or f"{outcome.name} {words} {bound:,.6g} in {year}",
-                fid,
-                year,
-                outcome.unit,
+                sense,
+                rule,
+                model.level[(floor.outcome, year)],
+                bound,
+                subject=fid,
+                year=year,
+                unit=outcome.unit,
+                prefix="floor",
             )
-            model.add(rule, model.level[(floor.outcome, year)], bound)
 
 
 def add_outcome_limits(model: Model) -> None:
@@ -347,29 +555,33 @@ def add_outcome_limits(model: Model) -> None:
         if oid not in moved:
             continue
         for year in model.years:
-            rule = Rule(
+            level = model.level[(oid, year)]
+            model.add(
                 "outcome_nonnegative",
                 (oid, year),
-                row_name("nonnegative", oid, year),
                 ">=",
                 f"{outcome.name} cannot fall below zero in {year}",
-                oid,
-                year,
-                outcome.unit,
+                level,
+                0.0,
+                subject=oid,
+                year=year,
+                unit=outcome.unit,
+                prefix="nonnegative",
             )
-            model.add(rule, model.level[(oid, year)], 0.0)
             if outcome.maximum is not None:
-                rule = Rule(
+                words = f"{outcome.name} at most {outcome.maximum:,.6g} in {year} (natural maximum)"
+                model.add(
                     "outcome_maximum",
                     (oid, year),
-                    row_name("maximum", oid, year),
                     "<=",
-                    f"{outcome.name} at most {outcome.maximum:,.6g} in {year} (natural maximum)",
-                    oid,
-                    year,
-                    outcome.unit,
+                    words,
+                    level,
+                    outcome.maximum,
+                    subject=oid,
+                    year=year,
+                    unit=outcome.unit,
+                    prefix="maximum",
                 )
-                model.add(rule, model.level[(oid, year)], outcome.maximum)
 
 
 def add_partner_risk_limits(model: Model) -> None:
@@ -382,82 +594,94 @@ def add_partner_risk_limits(model: Model) -> None:
         for year in model.years:
             net = model.income[(pid, year)] - model.external_cost[(pid, year)]
             if loss is not None:
-                rule = Rule(
+                words = f"{partner.name} loses at most {money}{loss:,.0f} in {year}"
+                model.add(
                     "partner_risk_limit",
                     (pid, year),
-                    row_name("risk_limit", pid, year),
                     ">=",
-                    f"{partner.name} loses at most {money}{loss:,.0f} in {year}",
-                    pid,
-                    year,
-                    money,
-                    MONEY_SCALE,
+                    words,
+                    net,
+                    baseline_net - loss,
+                    subject=pid,
+                    year=year,
+                    unit=money,
+                    per=MONEY_SCALE,
+                    prefix="risk_limit",
                 )
-                model.add(rule, net, baseline_net - loss)
             if gain is not None:
-                rule = Rule(
+                words = f"{partner.name} gains at most {money}{gain:,.0f} in {year}"
+                model.add(
                     "partner_gain_cap",
                     (pid, year),
-                    row_name("gain_cap", pid, year),
                     "<=",
-                    f"{partner.name} gains at most {money}{gain:,.0f} in {year}",
-                    pid,
-                    year,
-                    money,
-                    MONEY_SCALE,
+                    words,
+                    net,
+                    baseline_net + gain,
+                    subject=pid,
+                    year=year,
+                    unit=money,
+                    per=MONEY_SCALE,
+                    prefix="gain_cap",
                 )
-                model.add(rule, net, baseline_net + gain)
 
 
 def add_capacity(model: Model) -> None:
     """Units of intervention i in year t between its minimum and its maximum (capacity or need)."""
     for iid, item in model.instance.interventions.items():
         for year in model.years:
+            units = model.units[(iid, year)]
             if item.max_units is not None:
-                rule = Rule(
+                words = f"{item.name}: at most {item.max_units:,.6g} {item.unit} in {year}"
+                model.add(
                     "capacity",
                     (iid, year),
-                    row_name("capacity", iid, year),
                     "<=",
-                    f"{item.name}: at most {item.max_units:,.6g} {item.unit} in {year}",
-                    iid,
-                    year,
-                    item.unit,
+                    words,
+                    units,
+                    item.max_units,
+                    subject=iid,
+                    year=year,
+                    unit=item.unit,
                 )
-                model.add(rule, model.units[(iid, year)], item.max_units)
             if item.min_units:
-                rule = Rule(
+                words = f"{item.name}: at least {item.min_units:,.6g} {item.unit} in {year}"
+                model.add(
                     "minimum_units",
                     (iid, year),
-                    row_name("minimum", iid, year),
                     ">=",
-                    f"{item.name}: at least {item.min_units:,.6g} {item.unit} in {year}",
-                    iid,
-                    year,
-                    item.unit,
+                    words,
+                    units,
+                    item.min_units,
+                    subject=iid,
+                    year=year,
+                    unit=item.unit,
+                    prefix="minimum",
                 )
-                model.add(rule, model.units[(iid, year)], item.min_units)
 
 
 def add_group_needs(model: Model) -> None:
     """A group's units together at least the need (meet_need) or at most it (share_need)."""
     for gid, group in model.instance.groups.items():
         unit = model.instance.interventions[group.members[0]].unit
+        meet = group.rule == "meet_need"
         for year in model.years:
             total = pulp.lpSum(model.units[(m, year)] for m in group.members)
-            words = "together at least" if group.rule == "meet_need" else "together at most"
-            rule = Rule(
+            words = group.description or (
+                f"{', '.join(group.members)} together {'at least' if meet else 'at most'} "
+                f"{group.need:,.6g} {unit} in {year}"
+            )
+            model.add(
                 "group_need",
                 (gid, year),
-                row_name("group", gid, year),
-                ">=" if group.rule == "meet_need" else "<=",
-                group.description
-                or f"{', '.join(group.members)} {words} {group.need:,.6g} {unit} in {year}",
-                gid,
-                year,
-                unit,
+                ">=" if meet else "<=",
+                words,
+                total,
+                group.need,
+                subject=gid,
+                year=year,
+                unit=unit,
+                prefix="group",
             )
-            model.add(rule, total, group.need)
 
 
 def add_complements(model: Model) -> None:
@@ -469,19 +693,13 @@ def add_complements(model: Model) -> None:
             lhs = pulp.lpSum(
                 model.units[(a, year)] for a in dependent
             ) - complement.ratio * pulp.lpSum(model.units[(b, year)] for b in required)
-            rule = Rule(
-                "complement",
-                (cid, year),
-                row_name("complement", cid, year),
-                "<=",
-                complement.description
-                or f"{', '.join(dependent)} at most {complement.ratio:g} x "
-                f"{', '.join(required)} in {year}",
-                cid,
-                year,
-                unit,
+            words = complement.description or (
+                f"{', '.join(dependent)} at most {complement.ratio:g} x "
+                f"{', '.join(required)} in {year}"
             )
-            model.add(rule, lhs, 0.0)
+            model.add(
+                "complement", (cid, year), "<=", words, lhs, 0.0, subject=cid, year=year, unit=unit
+            )
 
 
 def add_resources(model: Model) -> None:
@@ -495,18 +713,19 @@ def add_resources(model: Model) -> None:
         if not users:
             continue
         for year in model.years:
-            rule = Rule(
+            used = pulp.lpSum(use * model.units[(iid, year)] for iid, use in users.items())
+            words = f"{resource.name}: at most {resource.capacity:,.6g} {resource.unit} in {year}"
+            model.add(
                 "resource",
                 (rid, year),
-                row_name("resource", rid, year),
                 "<=",
-                f"{resource.name}: at most {resource.capacity:,.6g} {resource.unit} in {year}",
-                rid,
-                year,
-                resource.unit,
+                words,
+                used,
+                resource.capacity,
+                subject=rid,
+                year=year,
+                unit=resource.unit,
             )
-            used = pulp.lpSum(use * model.units[(iid, year)] for iid, use in users.items())
-            model.add(rule, used, resource.capacity)
 
 
 def add_ramps(model: Model) -> None:
@@ -540,19 +759,188 @@ def add_ramps(model: Model) -> None:
                  f"shrinks by at most {ramp.max_decrease_share or 0:.0%}"),
             ]  # fmt: skip
             for family, given, lhs, bound, words in rows:
-                if given is None:
-                    continue
-                rule = Rule(
-                    family,
+                if given is not None:
+                    model.add(
+                        family,
+                        (iid, year),
+                        "<=",
+                        f"{item.name} {words} into {year}",
+                        lhs,
+                        bound,
+                        subject=iid,
+                        year=year,
+                        unit=unit,
+                    )
+
+
+def add_supply_options(model: Model) -> None:
+    """Make-or-buy: units through an option only if it is chosen, and then within its capacity
+    and at least its minimum contract volume; at most one option a year where the choice is
+    exclusive; units through the options add up to the intervention's units (with tranches)."""
+    instance = model.instance
+    for (iid, oid, year), units in model.options.items():
+        item = instance.interventions[iid]
+        option = item.offered()[oid]
+        on = model.chosen.get((iid, oid, year))
+        who = f"{item.name} from {option.name or oid}"
+        subject = f"{iid}.{oid}"
+        bound = option_bound(instance, iid, oid) if on is not None else option.capacity
+        if bound is not None:
+            lhs = units - bound * on if on is not None else affine([(units, 1.0)])
+            words = f"{who}: at most {bound:,.6g} {item.unit} in {year}" + (
+                ", and none unless chosen" if on is not None else ""
+            )
+            rhs = 0.0 if on is not None else bound
+            model.add(
+                "option_capacity",
+                (iid, oid, year),
+                "<=",
+                words,
+                lhs,
+                rhs,
+                subject=subject,
+                year=year,
+                unit=item.unit,
+            )
+        if on is not None and option.min_volume:
+            words = f"{who}: at least {option.min_volume:,.6g} {item.unit} in {year} if chosen"
+            model.add(
+                "minimum_volume",
+                (iid, oid, year),
+                ">=",
+                words,
+                units - option.min_volume * on,
+                0.0,
+                subject=subject,
+                year=year,
+                unit=item.unit,
+            )
+        if on is not None and option.shared is not None:
+            service = instance.shared_services[option.shared]
+            words = f"{who} only in a year {service.name} is open"
+            model.add(
+                "shared_use",
+                (iid, oid, year),
+                "<=",
+                words,
+                on - model.opened[(option.shared, year)],
+                0.0,
+                subject=subject,
+                year=year,
+                unit="option",
+            )
+    for iid, item in instance.interventions.items():
+        if item.supply is None:
+            continue
+        for year in model.years:
+            ons = [v for (i, _, y), v in model.chosen.items() if i == iid and y == year]
+            if item.supply.choice == "exclusive" and len(ons) > 1:
+                words = f"{item.name}: one supplier in {year}"
+                model.add(
+                    "exclusive_choice",
                     (iid, year),
-                    row_name(family, iid, year),
                     "<=",
-                    f"{item.name} {words} into {year}",
-                    iid,
-                    year,
-                    unit,
+                    words,
+                    affine((v, 1.0) for v in ons),
+                    1.0,
+                    subject=iid,
+                    year=year,
+                    unit="option",
                 )
-                model.add(rule, lhs, bound)
+            if item.tranches:
+                supplied = pulp.lpSum(
+                    v for (i, _, y), v in model.options.items() if i == iid and y == year
+                )
+                words = f"{item.name}: units supplied through the options in {year}"
+                model.add(
+                    "supply_balance",
+                    (iid, year),
+                    "==",
+                    words,
+                    supplied - model.units[(iid, year)],
+                    0.0,
+                    subject=iid,
+                    year=year,
+                    unit=item.unit,
+                )
+
+
+def add_shared_services(model: Model) -> None:
+    """A shared service's units, summed over every option drawing on it, within its capacity in
+    a year it is open."""
+    instance = model.instance
+    for (sid, year), on in model.opened.items():
+        service = instance.shared_services[sid]
+        if service.capacity is None:
+            continue
+        drawn = pulp.lpSum(
+            units
+            for (iid, oid, y), units in model.options.items()
+            if y == year and instance.interventions[iid].offered()[oid].shared == sid
+        )
+        words = f"{service.name}: at most {service.capacity:,.6g} units in {year}, if open"
+        model.add(
+            "shared_capacity",
+            (sid, year),
+            "<=",
+            words,
+            drawn - service.capacity * on,
+            0.0,
+            subject=sid,
+            year=year,
+            unit="unit",
+        )
+
+
+def add_setup_starts(model: Model) -> None:
+    """A set-up cost is paid in the year a choice starts: start[t] = on[t] and not on[t-1],
+    written as start >= on[t] - on[t-1], start <= on[t] and start <= 1 - on[t-1]."""
+    for key, starts in model.starts.items():
+        on = model.opened if len(key) == 1 else model.chosen
+        years = sorted(starts)
+        for previous, year in itertools.pairwise(years):
+            now, before = on[(*key, year)], on[(*key, previous)]  # type: ignore[index]
+            start = affine([(starts[year], 1.0)])
+            subject = ".".join(map(str, key))
+            rows: list[tuple[str, Sense, pulp.LpAffineExpression, float]] = [
+                ("start_if_new", ">=", start - now + before, 0.0),
+                ("start_only_if_on", "<=", start - now, 0.0),
+                ("start_only_if_new", "<=", start + before, 1.0),
+            ]
+            for family, sense, lhs, rhs in rows:
+                words = (
+                    f"{subject} starts in {year} exactly when used in {year} and not in {previous}"
+                )
+                model.add(
+                    family,
+                    (*key, year),
+                    sense,
+                    words,
+                    lhs,
+                    rhs,
+                    subject=subject,
+                    year=year,
+                    unit="start",
+                )
+
+
+def add_indivisible(model: Model) -> None:
+    """An indivisible programme runs at its full size (max_units) or not at all, each year."""
+    for (iid, year), funded in model.funded.items():
+        item = model.instance.interventions[iid]
+        size = item.max_units or 0.0
+        words = f"{item.name}: all {size:,.6g} {item.unit} or none in {year}"
+        model.add(
+            "indivisible",
+            (iid, year),
+            "==",
+            words,
+            model.units[(iid, year)] - size * funded,
+            0.0,
+            subject=iid,
+            year=year,
+            unit=item.unit,
+        )
 
 
 FAMILIES: list[Callable[[Model], None]] = [
@@ -565,4 +953,8 @@ FAMILIES: list[Callable[[Model], None]] = [
     add_complements,
     add_resources,
     add_ramps,
+    add_supply_options,
+    add_shared_services,
+    add_setup_starts,
+    add_indivisible,
 ]

@@ -38,6 +38,14 @@ REDUCED_COST_COLUMNS = [
     "intervention", "name", "year", "units", "reduced_cost", "improvement_needed_per_unit",
     "improvement_unit", "explanation",
 ]  # fmt: skip
+SUPPLY_COLUMNS = [
+    "intervention", "option", "name", "provider", "mode", "year", "available", "chosen", "units",
+    "unit_price", "fixed_cost", "setup_cost", "cost", "shared_service",
+]  # fmt: skip
+SHARED_SERVICE_COLUMNS = [
+    "service", "name", "provider", "year", "open", "units", "fixed_cost", "setup_cost", "cost",
+    "users",
+]  # fmt: skip
 OBJECTIVE_WORDS = {
     "health_gain": "discounted health gain",
     "min_spend": "discounted spend",
@@ -55,6 +63,8 @@ class Plan:
     partners: pd.DataFrame
     shadow_prices: pd.DataFrame
     reduced_costs: pd.DataFrame
+    supply: pd.DataFrame
+    shared_services: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name, the summary as a two-column table first."""
@@ -66,6 +76,8 @@ class Plan:
             "partners": self.partners,
             "shadow_prices": self.shadow_prices,
             "reduced_costs": self.reduced_costs,
+            "supply": self.supply,
+            "shared_services": self.shared_services,
         }
 
 
@@ -74,7 +86,7 @@ def _clean(value: float) -> float:
     return 0.0 if abs(value) < 1e-9 else float(value)
 
 
-def _value(expression: pulp.LpAffineExpression | float) -> float:
+def _value(expression: pulp.LpAffineExpression | pulp.LpVariable | float) -> float:
     if isinstance(expression, int | float):
         return _clean(float(expression))
     return _clean(float(expression.value() or 0.0))
@@ -133,6 +145,8 @@ def make_plan(model: Model, solution: Solution, scenario: str | None = None) -> 
         partners=_partners(model),
         shadow_prices=_shadow_prices(model, solution),
         reduced_costs=_reduced_costs(model, solution),
+        supply=_supply(model),
+        shared_services=_shared_services(model),
     )
 
 
@@ -182,21 +196,37 @@ def _summary(model: Model, solution: Solution, scenario: str | None) -> dict[str
         "discount_rate": instance.discount_rate,
         "threshold": instance.objective.threshold or "",
         "population": instance.population or "",
+        "problem": "MILP" if solution.choices else "LP",
+        "yes_no_choices": solution.choices,
+        "mip_gap": solution.gap if solution.gap is not None else "",
+        "prices_from": solution.prices_from,
         "variables": model.problem.numVariables(),
         "constraints": model.problem.numConstraints(),
     }
 
 
 def _allocation(model: Model) -> pd.DataFrame:
+    """Units and spend by intervention and year. Where supply options are given, spend is what
+    the options used cost (units at their prices, fixed and set-up costs) and unit_cost is the
+    average per unit; shared services' own costs are in the shared_services table."""
     instance = model.instance
     rows = []
     for iid, item in instance.interventions.items():
-        delivered = ", ".join(
-            f"{p} {s:.0%}" if s != 1 else p for p, s in item.partner_shares().items()
-        )
+        today = _shares_text(item.partner_shares())
         for year in model.years:
             units = _value(model.units[(iid, year)])
-            health = tranche_health(model, iid, units)
+            if item.supply is None:
+                unit_cost: float | None = item.unit_cost
+                spend = _clean(units * item.unit_cost)
+                delivered = today
+            else:
+                used = _supplied_by(model, iid, year)
+                spend = _clean(sum(cost for _, _, cost in used.values()))
+                unit_cost = _clean(spend / units) if units > TOLERANCE else None
+                delivered = _shares_text(
+                    {who: u / units for who, u, _ in used.values()} if units > TOLERANCE else {}
+                )
+            baseline_spend = item.baseline_units * item.unit_cost
             rows.append(
                 {
                     "intervention": iid,
@@ -206,15 +236,100 @@ def _allocation(model: Model) -> pd.DataFrame:
                     "units": units,
                     "baseline_units": item.baseline_units,
                     "change_units": _clean(units - item.baseline_units),
-                    "unit_cost": item.unit_cost,
-                    "spend": _clean(units * item.unit_cost),
-                    "baseline_spend": item.baseline_units * item.unit_cost,
-                    "change_spend": _clean((units - item.baseline_units) * item.unit_cost),
-                    "health_gain": _clean(health),
+                    "unit_cost": unit_cost,
+                    "spend": spend,
+                    "baseline_spend": baseline_spend,
+                    "change_spend": _clean(spend - baseline_spend),
+                    "health_gain": _clean(tranche_health(model, iid, units)),
                     "delivered_by": delivered,
                 }
             )
     return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+
+
+def _shares_text(shares: dict[str, float]) -> str:
+    """`acute_trust 60%, third_sector 40%`, or the one partner's id."""
+    return ", ".join(f"{p} {s:.0%}" if abs(s - 1) > TOLERANCE else p for p, s in shares.items())
+
+
+def _supplied_by(model: Model, iid: str, year: int) -> dict[str, tuple[str, float, float]]:
+    """Options used by an intervention in a year: option -> (provider, units, cost)."""
+    used = {}
+    for (i, oid, y), units in model.options.items():
+        if i != iid or y != year:
+            continue
+        amount, cost = _value(units), _value(model.option_cost[(i, oid, y)])
+        if amount > TOLERANCE or cost > TOLERANCE:
+            option = model.instance.interventions[iid].offered()[oid]
+            used[oid] = (model.instance.option_provider(option) or "", amount, cost)
+    return used
+
+
+def _supply(model: Model) -> pd.DataFrame:
+    """Every supply option in every plan year: on offer or not, chosen or not, units and cost."""
+    instance = model.instance
+    rows = []
+    for iid, item in instance.interventions.items():
+        if item.supply is None:
+            continue
+        for oid, option in item.supply.options.items():
+            for year in model.years:
+                units_var = model.options.get((iid, oid, year))
+                on = model.chosen.get((iid, oid, year))
+                units = _value(units_var) if units_var is not None else 0.0
+                chosen = _value(on) > 0.5 if on is not None else units > TOLERANCE
+                start = model.starts.get((iid, oid), {}).get(year)
+                rows.append(
+                    {
+                        "intervention": iid,
+                        "option": oid,
+                        "name": option.name or oid,
+                        "provider": instance.option_provider(option) or "",
+                        "mode": option.mode,
+                        "year": year,
+                        "available": units_var is not None,
+                        "chosen": chosen,
+                        "units": units,
+                        "unit_price": option.unit_price,
+                        "fixed_cost": option.fixed_cost if on is not None and chosen else 0.0,
+                        "setup_cost": option.setup_cost * _value(start) if start else 0.0,
+                        "cost": _value(model.option_cost[(iid, oid, year)])
+                        if units_var is not None
+                        else 0.0,
+                        "shared_service": option.shared or "",
+                    }
+                )
+    return pd.DataFrame(rows, columns=SUPPLY_COLUMNS)
+
+
+def _shared_services(model: Model) -> pd.DataFrame:
+    """Each shared service in each year it can open: open or not, units drawn, cost, users."""
+    instance = model.instance
+    rows = []
+    for (sid, year), on in model.opened.items():
+        service = instance.shared_services[sid]
+        drawn = {
+            iid: _value(units)
+            for (iid, oid, y), units in model.options.items()
+            if y == year and instance.interventions[iid].offered()[oid].shared == sid
+        }
+        is_open = _value(on) > 0.5
+        start = model.starts.get((sid,), {}).get(year)
+        rows.append(
+            {
+                "service": sid,
+                "name": service.name,
+                "provider": service.provider,
+                "year": year,
+                "open": is_open,
+                "units": _clean(sum(drawn.values())),
+                "fixed_cost": service.fixed_cost if is_open else 0.0,
+                "setup_cost": service.setup_cost * _value(start) if start else 0.0,
+                "cost": _value(model.service_cost[(sid, year)]),
+                "users": ", ".join(iid for iid, units in drawn.items() if units > TOLERANCE),
+            }
+        )
+    return pd.DataFrame(rows, columns=SHARED_SERVICE_COLUMNS)
 
 
 def _outcomes(model: Model) -> pd.DataFrame:
@@ -300,8 +415,9 @@ def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
     rows = []
     for key, (rule, _) in model.registry.items():
         dual = _clean(solution.duals[key])
-        # relaxing a <= row raises its bound, a >= row lowers it; value in the objective's sense
-        change = dual if rule.sense == "<=" else -dual
+        # relaxing a <= row raises its bound, a >= row lowers it (an == row: raising it);
+        # value in the objective's sense
+        change = -dual if rule.sense == ">=" else dual
         value = _clean((change if model.maximise else -change) * rule.per)
         rows.append(
             {
@@ -377,8 +493,12 @@ def _reduced_costs(model: Model, solution: Solution) -> pd.DataFrame:
             units = _value(model.units[(iid, year)])
             if units > TOLERANCE:
                 continue
-            first = model.unit_variables[(iid, year)][0]
-            reduced = _clean(solution.reduced_costs.get(first.name, 0.0))
+            variables = model.unit_variables[(iid, year)]
+            if not variables:  # no supply option available this year
+                continue
+            # the cheapest way in: the first tranche, or the best supply option
+            costs = [solution.reduced_costs.get(v.name, 0.0) for v in variables]
+            reduced = _clean(max(costs) if model.maximise else min(costs))
             harm = -reduced if model.maximise else reduced  # objective worsening per unit forced in
             needed = _clean(max(0.0, harm) / instance.discount(year))
             rows.append(

@@ -56,12 +56,90 @@ class Ramp(Strict):
     )
 
 
+class SupplyOption(Strict):
+    """One way to provide an intervention in the plan years: made in-house or bought."""
+
+    name: str | None = field("readable name", "text", default=None)
+    provider: Id | None = field(
+        "partner paid for the units (default: the shared service's host)", "partner", default=None
+    )
+    mode: Literal["make", "buy"] = field(
+        "make: run by the commissioners' own organisation; buy: commissioned from a provider", ""
+    )
+    unit_price: Money = field("price per unit paid out of the envelope", "currency per unit")
+    fixed_cost: Money = field(
+        "paid in every plan year the option is used (staff, premises, block contract)",
+        "currency a year",
+        default=0.0,
+    )
+    setup_cost: Money = field(
+        "paid once, in the year the option starts to be used", "currency", default=0.0
+    )
+    capacity: NonNegative | None = field("most units a year", "units", default=None)
+    min_volume: NonNegative | None = field(
+        "fewest units a year if used (minimum contract volume)", "units", default=None
+    )
+    first_year: int | None = field(
+        "first plan year it can supply (default: the first plan year)", "year", default=None
+    )
+    available: bool = field(
+        "false: not on offer (for scenarios, and for comparing forced choices)", "", default=True
+    )
+    shared: Id | None = field(
+        "shared service the option draws on (its fixed cost is paid once for all users)",
+        "shared service",
+        default=None,
+    )
+    source: str | None = field("evidence behind the numbers", "text", default=None)
+    notes: str | None = field("anything else a reader should know", "text", default=None)
+
+
+class Supply(Strict):
+    """How an intervention can be provided in the plan years: its make-or-buy options."""
+
+    choice: Literal["exclusive", "split"] = field(
+        "exclusive: one option a year supplies all units; split: options may share the units",
+        "",
+        default="exclusive",
+    )
+    in_house_only: bool = field(
+        "only make options may be used (a function only the members themselves can do)",
+        "",
+        default=False,
+    )
+    options: dict[Id, SupplyOption] = field("the options by id", "", min_length=1)
+
+
+class SharedService(Strict):
+    """A service one partner hosts for several interventions (say, consortia): one fixed cost."""
+
+    name: str = field("readable name", "text")
+    provider: Id = field("partner that hosts the service and is paid its costs", "partner")
+    fixed_cost: Money = field(
+        "paid in every plan year any option draws on it", "currency a year", default=0.0
+    )
+    setup_cost: Money = field(
+        "paid once, in the year it opens", "currency", default=0.0
+    )
+    capacity: NonNegative | None = field(
+        "most units a year across every option drawing on it", "units", default=None
+    )
+    first_year: int | None = field(
+        "first plan year it can open (default: the first plan year)", "year", default=None
+    )
+    source: str | None = field("evidence behind the numbers", "text", default=None)
+    notes: str | None = field("anything else a reader should know", "text", default=None)
+
+
 class Intervention(Strict):
     """Something the pathway funds, measured in units a year."""
 
     name: str = field("readable name", "text")
     unit: str = field("what one unit is (patient-year, contact, attendance, case)", "text")
-    unit_cost: Money = field("price per unit paid out of the envelope", "currency per unit")
+    unit_cost: Money = field(
+        "price per unit paid out of the envelope (today's price where supply options are given)",
+        "currency per unit",
+    )
     full_cost: Number | None = field(
         "net economic cost per unit for the net-benefit objective, if not the unit cost "
         "(negative where cost offsets exceed the cost)",
@@ -78,7 +156,18 @@ class Intervention(Strict):
         "effect per unit on each outcome (a number, or per_unit and lag)", "by outcome", default={}
     )
     delivered_by: Id | dict[Id, Share] | None = field(
-        "partner paid for the units, or shares of the units by partner", "partner", default=None
+        "partner paid for the units, or shares of the units by partner (today's, where supply "
+        "options are given)",
+        "partner",
+        default=None,
+    )
+    supply: Supply | None = field(
+        "make-or-buy options for the plan years (replace unit_cost and delivered_by there)",
+        "",
+        default=None,
+    )
+    indivisible: bool = field(
+        "all or nothing: each plan year either max_units or none", "", default=False
     )
     resource_use: dict[Id, NonNegative] = field(
         "use of each resource per unit", "resource units per unit", default={}
@@ -99,8 +188,14 @@ class Intervention(Strict):
             return [Effect(per_unit=float(raw))]
         return [raw] if isinstance(raw, Effect) else list(raw)
 
+    def offered(self) -> dict[str, SupplyOption]:
+        """Supply options on offer (available), by id; empty without supply options."""
+        if self.supply is None:
+            return {}
+        return {oid: o for oid, o in self.supply.options.items() if o.available}
+
     def partner_shares(self) -> dict[str, float]:
-        """Partner -> share of this intervention's income."""
+        """Partner -> share of this intervention's income (today's, where supply is given)."""
         if self.delivered_by is None:
             return {}
         return {self.delivered_by: 1.0} if isinstance(self.delivered_by, str) else self.delivered_by
@@ -122,7 +217,11 @@ class Outcome(Strict):
         "currency per event",
         default=0.0,
     )
-    paid_to: Id | None = field("partner paid the tariff", "partner", default=None)
+    paid_to: Id | dict[Id, Share] | None = field(
+        "partner paid the tariff, or shares of the events by partner (several acute trusts)",
+        "partner",
+        default=None,
+    )
     health_gain_per_event: Number = field(
         "health gain per event (negative for a harm such as an amputation)",
         "health unit per event",
@@ -135,6 +234,13 @@ class Outcome(Strict):
     )
     source: str | None = field("evidence behind the numbers", "text", default=None)
     notes: str | None = field("anything else a reader should know", "text", default=None)
+
+
+    def payee_shares(self) -> dict[str, float]:
+        """Partner -> share of this outcome's tariff income."""
+        if self.paid_to is None:
+            return {}
+        return {self.paid_to: 1.0} if isinstance(self.paid_to, str) else self.paid_to
 
 
 class Envelope(Strict):
@@ -321,6 +427,9 @@ class Instance(Strict):
     interventions: dict[Id, Intervention] = field("what the pathway can fund", "", min_length=1)
     outcomes: dict[Id, Outcome] = field("what moves when interventions move", "", default={})
     resources: dict[Id, Resource] = field("workforce and other capacities", "", default={})
+    shared_services: dict[Id, SharedService] = field(
+        "services one partner hosts for several interventions", "", default={}
+    )
     floors: dict[Id, Floor] = field("bounds on outcomes", "", default={})
     groups: dict[Id, Group] = field("needs met together, or shared by substitutes", "", default={})
     complements: dict[Id, Complement] = field(
@@ -333,7 +442,9 @@ class Instance(Strict):
         "sources of the local figures", "text", default=None
     )
 
-    @field_validator("interventions", "outcomes", "partners", "resources", mode="before")
+    @field_validator(
+        "interventions", "outcomes", "partners", "resources", "shared_services", mode="before"
+    )
     @classmethod
     def _mapping(cls, value: Any) -> Any:
         return {} if value is None else value
@@ -363,6 +474,17 @@ class Instance(Strict):
         if floor.value is not None:
             return floor.value
         return (floor.relative or 0.0) * self.outcomes[floor.outcome].baseline
+
+    def option_provider(self, option: SupplyOption) -> str | None:
+        """The partner paid for an option's units: its own provider, else its shared host's."""
+        if option.provider is not None or option.shared is None:
+            return option.provider
+        host = self.shared_services.get(option.shared)
+        return host.provider if host is not None else None
+
+    def option_years(self, first_year: int | None) -> list[int]:
+        """Plan years from `first_year` (every plan year if None)."""
+        return [y for y in self.plan_years if first_year is None or y >= first_year]
 
     def discount(self, year: int) -> float:
         """Discount factor of a plan year: 1 in the first plan year."""

@@ -4,6 +4,10 @@ Whichever solver ran, the status is one of Status, and every dual and reduced co
 the change in the objective (in its own sense) per +1 of the row's right-hand side or of the
 variable. PuLP hands CBC a maximisation negated and does not flip its duals back, so they are
 flipped here.
+
+A model with yes/no choices is a MILP: it is solved to proven optimality (relative gap 0), then
+the choices are fixed at their optimal values and the LP that remains is solved again, because
+only that LP has meaningful prices. The solution says so.
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ _STATUS = {
     pulp.LpSolveStatus.TimeLimit: Status.TIME_LIMIT,
     pulp.LpSolveStatus.NodeLimit: Status.TIME_LIMIT,
     pulp.LpSolveStatus.IterationLimit: Status.TIME_LIMIT,
-    pulp.LpSolveStatus.GapLimit: Status.TIME_LIMIT,
+    # we ask for a relative gap of 0, so stopping "within the gap tolerance" is proven optimal
+    pulp.LpSolveStatus.GapLimit: Status.OPTIMAL,
     pulp.LpSolveStatus.SolutionLimit: Status.TIME_LIMIT,
 }
 
@@ -57,16 +62,63 @@ class Solution:
     duals: dict[tuple[str, Key], float]
     reduced_costs: dict[str, float]
     message: str = ""
+    choices: int = 0  # yes/no variables: 0 for an LP
+    gap: float | None = None  # relative gap proven by the MILP solver (None for an LP)
+
+    @property
+    def prices_from(self) -> str:
+        """Where the duals and reduced costs come from, in words."""
+        if not self.choices:
+            return "the LP"
+        return "the LP with every yes/no choice fixed at its optimal value"
 
 
-def solve(model: Model, solver: SolverName = "highs", time_limit: float | None = None) -> Solution:
-    """Solve `model` with `solver` and return the normalised solution."""
+def solve(
+    model: Model,
+    solver: SolverName = "highs",
+    time_limit: float | None = None,
+    prices: bool = True,
+) -> Solution:
+    """Solve `model` with `solver`; the normalised solution (without prices if prices=False)."""
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver {solver!r}; use one of {', '.join(SOLVERS)}")
+    choices = model.choices
+    failed = _run(model, solver, time_limit, mip=bool(choices))
+    if failed is not None:
+        return failed
+    gap = _gap(model, solver) if choices else None
+    objective = _objective_value(model)
+    if choices and prices:
+        fixed = _price_with_choices_fixed(model, solver, time_limit, choices)
+        if fixed is not None:
+            return fixed
+        if abs(_objective_value(model) - objective) > 1e-6 * max(1.0, abs(objective)):
+            message = f"{solver}: the LP with the choices fixed disagrees with the MILP optimum"
+            return Solution(Status.ERROR, solver, None, {}, {}, {}, message)
+    values = {v.name: float(v.varValue or 0.0) for v in model.problem.variables()}
+    flip = -1.0 if solver == "cbc" and model.maximise else 1.0
+    have_prices = prices or not choices
+    reduced = (
+        {v.name: flip * float(v.dj or 0.0) for v in model.problem.variables()}
+        if have_prices
+        else {}
+    )
+    duals = (
+        {key: flip * float(row.pi or 0.0) for key, (_, row) in model.registry.items()}
+        if have_prices
+        else {}
+    )
+    return Solution(
+        Status.OPTIMAL, solver, objective, values, duals, reduced, "", len(choices), gap
+    )
+
+
+def _run(model: Model, solver: SolverName, time_limit: float | None, mip: bool) -> Solution | None:
+    """Run the solver; None when it proved an optimum, else the Solution that says what happened."""
     backend = (
-        pulp.HiGHS(msg=False, timeLimit=time_limit)
+        pulp.HiGHS(msg=False, timeLimit=time_limit, mip=mip, gapRel=0.0)
         if solver == "highs"
-        else pulp.COIN_CMD(msg=False, timeLimit=time_limit)  # type: ignore[no-untyped-call]
+        else pulp.COIN_CMD(msg=False, timeLimit=time_limit, mip=mip, gapRel=0.0)  # type: ignore[no-untyped-call]
     )
     try:
         with _quiet_stdout():
@@ -78,14 +130,35 @@ def solve(model: Model, solver: SolverName = "highs", time_limit: float | None =
         status = Status.ERROR
     if status is not Status.OPTIMAL:
         return Solution(status, solver, None, {}, {}, {}, f"{solver} stopped: {stats.status.name}")
-    flip = -1.0 if solver == "cbc" and model.maximise else 1.0
-    variables = model.problem.variables()
-    values = {v.name: float(v.varValue or 0.0) for v in variables}
-    reduced = {v.name: flip * float(v.dj or 0.0) for v in variables}
-    duals = {key: flip * float(row.pi or 0.0) for key, (_, row) in model.registry.items()}
+    return None
+
+
+def _price_with_choices_fixed(
+    model: Model, solver: SolverName, time_limit: float | None, choices: list[pulp.LpVariable]
+) -> Solution | None:
+    """Fix every yes/no variable at its optimal value and solve the LP left, for its prices;
+    the bounds are put back afterwards. None when the LP solved."""
+    saved = [(v, v.lowBound, v.upBound) for v in choices]
+    for v in choices:
+        value = float(round(v.varValue or 0.0))
+        v.lowBound, v.upBound = value, value
+    try:
+        return _run(model, solver, time_limit, mip=False)
+    finally:
+        for v, low, up in saved:
+            v.lowBound, v.upBound = low, up
+
+
+def _gap(model: Model, solver: SolverName) -> float:
+    """The relative gap the MILP solver proved: HiGHS reports it; CBC only stops as optimal once
+    the gap is closed to the tolerance we ask for, which is 0."""
+    highs = model.problem.solverModel if solver == "highs" else None
+    return max(0.0, float(highs.getInfo().mip_gap)) if highs is not None else 0.0
+
+
+def _objective_value(model: Model) -> float:
     objective = model.problem.objective
-    value = float(objective.value() or 0.0) if objective is not None else 0.0
-    return Solution(status, solver, value, values, duals, reduced)
+    return float(objective.value() or 0.0) if objective is not None else 0.0
 
 
 @contextlib.contextmanager
