@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from planner.errors import FieldPath, InputError, Problem
 from planner.load import Document
-from planner.schema import Instance
+from planner.schema import Instance, Intervention, SupplyOption
 
 Check = Callable[[Instance, Document], list[Problem]]
 
@@ -251,7 +251,7 @@ def _field_at(path: FieldPath) -> dict[str, Any] | None:
 
 
 def check_references(instance: Instance, document: Document) -> list[Problem]:
-    """Every partner, outcome, resource and intervention named must be defined."""
+    """Every partner, outcome, resource, shared service and intervention named must be defined."""
     problems: list[Problem] = []
 
     def need(kind: str, name: str, known: dict[str, Any], path: FieldPath) -> None:
@@ -272,9 +272,26 @@ def check_references(instance: Instance, document: Document) -> list[Problem]:
         else:
             for partner in item.partner_shares():
                 need("partner", partner, instance.partners, (*base, "delivered_by", partner))
+        if item.supply is not None:
+            for sid, option in item.supply.options.items():
+                where: FieldPath = (*base, "supply", "options", sid)
+                if option.provider is not None:
+                    need("partner", option.provider, instance.partners, (*where, "provider"))
+                if option.shared is not None:
+                    need(
+                        "shared service",
+                        option.shared,
+                        instance.shared_services,
+                        (*where, "shared"),
+                    )
+    for sid, service in instance.shared_services.items():
+        need("partner", service.provider, instance.partners, ("shared_services", sid, "provider"))
     for oid, paid in instance.outcomes.items():
-        if paid.paid_to is not None:
+        if isinstance(paid.paid_to, str):
             need("partner", paid.paid_to, instance.partners, ("outcomes", oid, "paid_to"))
+        else:
+            for partner in paid.payee_shares():
+                need("partner", partner, instance.partners, ("outcomes", oid, "paid_to", partner))
         for partner in paid.external_costs:
             need(
                 "partner", partner, instance.partners, ("outcomes", oid, "external_costs", partner)
@@ -414,6 +431,239 @@ def check_intervention_ranges(instance: Instance, document: Document) -> list[Pr
     return problems
 
 
+def _choice_reasons(item: Intervention, option: SupplyOption) -> list[str]:
+    """Why an offered option gets a yes/no (chosen) variable in each plan year; none: it gets none.
+
+    The rule of the model (planner/build.py): the choice is exclusive between two or more offered
+    options, or the option has a fixed or setup cost, a minimum volume, or a shared service.
+    """
+    assert item.supply is not None
+    reasons = []
+    if item.supply.choice == "exclusive" and len(item.offered()) >= 2:
+        reasons.append(f"one of {len(item.offered())} exclusive options")
+    if option.fixed_cost > 0:
+        reasons.append("a fixed cost")
+    if option.setup_cost > 0:
+        reasons.append("a setup cost")
+    if option.min_volume is not None and option.min_volume > 0:
+        reasons.append("a min_volume")
+    if option.shared is not None:
+        reasons.append("a shared service")
+    return reasons
+
+
+def _option_years(instance: Instance, option: SupplyOption) -> list[int]:
+    """Plan years an option can supply: from its first_year and its shared service's."""
+    service = instance.shared_services.get(option.shared) if option.shared is not None else None
+    firsts = [option.first_year, service.first_year if service is not None else None]
+    return instance.option_years(max((y for y in firsts if y is not None), default=None))
+
+
+def check_supply(instance: Instance, document: Document) -> list[Problem]:
+    """Make-or-buy options: who is paid, what is on offer, when, and how many units at most."""
+    problems: list[Problem] = []
+    years = instance.plan_years
+    span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
+    drawn_on = {
+        option.shared
+        for item in instance.interventions.values()
+        if item.supply is not None
+        for option in item.supply.options.values()
+    }
+    for iid, item in instance.interventions.items():
+        if item.supply is None:
+            continue
+        base: FieldPath = ("interventions", iid)
+        offered = item.offered()
+        if item.full_cost is not None:
+            problems.append(
+                document.problem(
+                    (*base, "full_cost"),
+                    "is given together with supply options: a net cost per unit other than the "
+                    "price is not supported for make-or-buy, the plan years cost what the "
+                    "options cost",
+                    "remove full_cost (write full_cost: null in the instance if the pathway "
+                    "model gives it) and state the costs on the options: unit_price, fixed_cost, "
+                    "setup_cost",
+                )
+            )
+        if not offered:
+            problems.append(
+                document.problem(
+                    (*base, "supply", "options"),
+                    "has no option on offer (every option is available: false), so the "
+                    "intervention could never be provided in the plan years",
+                    "set available: true on at least one option (to stop the intervention, "
+                    "set max_units: 0 instead)",
+                )
+            )
+        supplied = {year for option in offered.values() for year in _option_years(instance, option)}
+        unsupplied = [year for year in years if year not in supplied]
+        if offered and item.min_units and unsupplied:
+            # an option supplies from its first_year to the end: the unsupplied years come first
+            first = f"before {min(supplied)}" if supplied else "in any plan year"
+            problems.append(
+                document.problem(
+                    (*base, "min_units"),
+                    f"min_units {item.min_units:g} cannot be met in "
+                    f"{', '.join(map(str, unsupplied))}: no supply option on offer can supply "
+                    f"{first} (the options' first_year, or their shared services')",
+                    f"leave min_units out, or let an option supply from {years[0]}",
+                )
+            )
+        for oid, option in item.supply.options.items():
+            where: FieldPath = (*base, "supply", "options", oid)
+            service = (
+                instance.shared_services.get(option.shared) if option.shared is not None else None
+            )
+            paid = option.unit_price > 0 or option.fixed_cost > 0 or option.setup_cost > 0
+            if option.provider is None and option.shared is None and paid and instance.partners:
+                problems.append(
+                    document.problem(
+                        (*where, "provider"),
+                        "is missing: the option is paid for but no partner receives the money",
+                        "write provider: <the partner paid for its units> (one of: "
+                        f"{', '.join(sorted(instance.partners))}), or shared: <the shared "
+                        "service it draws on>",
+                    )
+                )
+            if (
+                service is not None
+                and option.provider is not None
+                and option.provider != service.provider
+            ):
+                problems.append(
+                    document.problem(
+                        (*where, "provider"),
+                        f"is '{option.provider}', but the option draws on shared service "
+                        f"'{option.shared}', hosted and paid through '{service.provider}'",
+                        f"write provider: {service.provider}, or leave provider out "
+                        "(the host is then paid)",
+                    )
+                )
+            if not option.available:
+                continue
+            if item.supply.in_house_only and option.mode == "buy":
+                problems.append(
+                    document.problem(
+                        (*where, "mode"),
+                        "is buy, but the supply is in_house_only: only make options may be used",
+                        "set available: false on this option, or in_house_only: false",
+                    )
+                )
+            if option.first_year is not None and option.first_year > years[-1]:
+                problems.append(
+                    document.problem(
+                        (*where, "first_year"),
+                        f"{option.first_year} is after the last plan year {years[-1]}: the "
+                        "option is never available in the plan",
+                        f"use a plan year ({span}), or leave first_year out for the first "
+                        "plan year",
+                    )
+                )
+            # M of "units only if chosen": the smallest of these that is given
+            bounds = [
+                (option.capacity, "capacity"),
+                (item.max_units, "the intervention's max_units"),
+                (
+                    service.capacity if service is not None else None,
+                    f"the capacity of shared service '{option.shared}'",
+                ),
+            ]
+            given = [(bound, what) for bound, what in bounds if bound is not None]
+            if option.min_volume is not None and given:
+                bound, what = min(given, key=lambda entry: entry[0])
+                if option.min_volume > bound:
+                    problems.append(
+                        document.problem(
+                            (*where, "min_volume"),
+                            f"min_volume {option.min_volume:g} is above {what} {bound:g}: the "
+                            "option could never be used",
+                            f"lower min_volume or raise {what}",
+                        )
+                    )
+            reasons = _choice_reasons(item, option)
+            unknown_service = option.shared is not None and service is None  # check_references
+            in_plan = bool(_option_years(instance, option))  # else it gets no variables at all
+            if reasons and not given and not unknown_service and in_plan:
+                problems.append(
+                    document.problem(
+                        where,
+                        f"needs a yes/no choice each plan year ({', '.join(reasons)}) but "
+                        "nothing bounds its units: no capacity, no max_units on the "
+                        "intervention, no capacity on a shared service",
+                        "give the option a capacity (or the intervention max_units) so "
+                        "'units only if chosen' can be stated",
+                    )
+                )
+    for sid, service in instance.shared_services.items():
+        if service.first_year is not None and service.first_year > years[-1]:
+            problems.append(
+                document.problem(
+                    ("shared_services", sid, "first_year"),
+                    f"{service.first_year} is after the last plan year {years[-1]}: the "
+                    "service never opens in the plan",
+                    f"use a plan year ({span}), or leave first_year out for the first plan year",
+                )
+            )
+        if sid not in drawn_on:
+            problems.append(
+                document.problem(
+                    ("shared_services", sid),
+                    "no supply option draws on it",
+                    f"write shared: {sid} on the options that use it (check the spelling), "
+                    "or remove it",
+                )
+            )
+    return problems
+
+
+def check_indivisible(instance: Instance, document: Document) -> list[Problem]:
+    """All or nothing: max_units above 0 is the only size, without tranches; min_units 0 or it."""
+    problems: list[Problem] = []
+    for iid, item in instance.interventions.items():
+        if not item.indivisible:
+            continue
+        base: FieldPath = ("interventions", iid)
+        if item.max_units is None or item.max_units <= 0:
+            given = "is not given" if item.max_units is None else "is 0"
+            problems.append(
+                document.problem(
+                    (*base, "indivisible"),
+                    f"is true but max_units {given}: an all-or-nothing intervention runs at "
+                    "max_units or not at all",
+                    "give max_units above 0: the units a year of the whole programme",
+                )
+            )
+        if item.tranches is not None:
+            problems.append(
+                document.problem(
+                    (*base, "tranches"),
+                    "cannot be combined with indivisible: all or nothing buys every tranche or "
+                    "none",
+                    "remove tranches and give a single health_gain, the average over the programme",
+                )
+            )
+        if (
+            item.min_units is not None
+            and item.max_units is not None
+            and item.max_units > 0
+            and item.min_units not in (0, item.max_units)
+            and item.min_units < item.max_units  # above it: check_intervention_ranges says so
+        ):
+            problems.append(
+                document.problem(
+                    (*base, "min_units"),
+                    f"min_units {item.min_units:g} is neither 0 nor max_units "
+                    f"{item.max_units:g}: an indivisible intervention runs at max_units or not "
+                    "at all",
+                    f"write min_units: {item.max_units:g} to run it every plan year, or 0 (or "
+                    "leave it out) to let the plan choose",
+                )
+            )
+    return problems
+
+
 def check_group_units(instance: Instance, document: Document) -> list[Problem]:
     """Units of a group's members are added, so they must be the same unit."""
     problems: list[Problem] = []
@@ -520,13 +770,28 @@ def check_floors(instance: Instance, document: Document) -> list[Problem]:
 
 
 def check_paid_to(instance: Instance, document: Document) -> list[Problem]:
-    """Where partners are declared, every payment out of the envelope names who receives it."""
+    """Where partners are declared, every payment out of the envelope names who receives it.
+
+    With supply options, unit_cost and delivered_by describe today only: a service with no
+    baseline units has nobody paid today (its plan-year providers are on the options, see
+    check_supply).
+    """
     if not instance.partners:
         return []
     problems: list[Problem] = []
     for iid, item in instance.interventions.items():
         shares = item.partner_shares()
-        if item.unit_cost > 0 and not shares:
+        paid_today = item.unit_cost > 0 and item.baseline_units > 0
+        if item.supply is not None and paid_today and not shares:
+            problems.append(
+                document.problem(
+                    ("interventions", iid, "delivered_by"),
+                    "is missing: today's units are paid for but no partner receives the money "
+                    "(the supply options name the providers of the plan years only)",
+                    "name the partner that delivers it today (or shares by partner)",
+                )
+            )
+        elif item.supply is None and item.unit_cost > 0 and not shares:
             problems.append(
                 document.problem(
                     ("interventions", iid, "delivered_by"),
@@ -543,12 +808,21 @@ def check_paid_to(instance: Instance, document: Document) -> list[Problem]:
                 )
             )
     for oid, outcome in instance.outcomes.items():
-        if outcome.tariff > 0 and outcome.paid_to is None:
+        payees = outcome.payee_shares()
+        if outcome.tariff > 0 and not payees:
             problems.append(
                 document.problem(
                     ("outcomes", oid, "paid_to"),
                     "is missing: the tariff is paid but no partner receives it",
-                    "name the partner paid the tariff",
+                    "name the partner paid the tariff (or shares by partner)",
+                )
+            )
+        elif payees and not math.isclose(sum(payees.values()), 1.0, abs_tol=1e-9):
+            problems.append(
+                document.problem(
+                    ("outcomes", oid, "paid_to"),
+                    f"shares add up to {sum(payees.values()):g}, not 1",
+                    "give each partner's share of the events as fractions adding up to 1",
                 )
             )
     return problems
@@ -573,10 +847,13 @@ def check_bounded(instance: Instance, document: Document) -> list[Problem]:
             for effect in item.effect_list(oid)
             if effect.per_unit > 0
         ]
-        priced = item.unit_cost > 0 and instance.envelope is not None
         uses_capacity = any(use > 0 for use in item.resource_use.values())
-        bounded = item.max_units is not None or priced or uses_capacity or iid in limited_by_group
-        if max(gains) > 0 and not bounded:
+        limited = item.max_units is not None or uses_capacity or iid in limited_by_group
+        if max(gains) <= 0 or limited:
+            continue
+        if item.supply is None:
+            if item.unit_cost > 0 and instance.envelope is not None:
+                continue
             problems.append(
                 document.problem(
                     ("interventions", iid),
@@ -585,7 +862,41 @@ def check_bounded(instance: Instance, document: Document) -> list[Problem]:
                     "give max_units (capacity or need), or a unit_cost within an envelope",
                 )
             )
+            continue
+        # with supply options the plan years are bought at the options' prices: each option on
+        # offer needs a price against the envelope or a capacity (its own or its shared service's)
+        open_ended = [
+            oid
+            for oid, option in item.offered().items()
+            if not (option.unit_price > 0 and instance.envelope is not None)
+            and _option_capacity(instance, option) is None
+        ]
+        if open_ended:
+            which = (
+                f"supply option {open_ended[0]} has"
+                if len(open_ended) == 1
+                else f"supply options {', '.join(open_ended)} have"
+            )
+            problems.append(
+                document.problem(
+                    ("interventions", iid),
+                    "adds health gain but nothing limits its units (no max_units, no resource "
+                    f"use, no shared need, and {which} no capacity and no price against an "
+                    "envelope): the plan would be unbounded",
+                    "give max_units (capacity or need), or every supply option a capacity or a "
+                    "unit_price within an envelope",
+                )
+            )
     return problems
+
+
+def _option_capacity(instance: Instance, option: SupplyOption) -> float | None:
+    """Most units a year an option can supply: its capacity or its shared service's, the smaller."""
+    given = [option.capacity]
+    if option.shared is not None and option.shared in instance.shared_services:
+        given.append(instance.shared_services[option.shared].capacity)
+    bounds = [bound for bound in given if bound is not None]
+    return min(bounds) if bounds else None
 
 
 def check_floor_reachable(instance: Instance, document: Document) -> list[Problem]:
@@ -656,6 +967,8 @@ CHECKS: list[Check] = [
     check_years,
     check_envelope,
     check_intervention_ranges,
+    check_supply,
+    check_indivisible,
     check_group_units,
     check_partner_limits,
     check_savings,

@@ -56,10 +56,7 @@ def test_milp_prices_come_from_the_lp_with_the_choices_fixed(solve: Solve) -> No
         "the LP with every yes/no choice fixed at its optimal value"
     )
     assert price(plan, "envelope__2021")["value_of_relaxing"] == approx(200)
-    # one more unit of b, with b fixed at 60, would add its gain less the self-care it displaces
-    row = price(plan, "indivisible__b__2021")
-    assert row["sense"] == "=="
-    assert row["value_of_relaxing"] == approx(3.5 / 60 - 10 * 0.002)
+    assert price(plan, "indivisible__b__2021")["sense"] == "=="
 
 
 def test_an_lp_says_its_prices_are_the_lps(solve: Solve) -> None:

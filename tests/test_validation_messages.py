@@ -74,6 +74,9 @@ def test_every_semantic_check_has_a_test() -> None:
         "check_bounded",
         "check_ramp_from_zero",
         "check_floor_reachable",
+        # make-or-buy and all-or-nothing: tests/test_validation_supply.py
+        "check_supply",
+        "check_indivisible",
     }
     assert {check.__name__ for check in CHECKS} == tested
 
@@ -372,7 +375,7 @@ def test_check_paid_to(check: Check) -> None:
         "    fix: give each partner's share of the units as fractions adding up to 1",
         "instance.yaml:11: outcomes.ae.paid_to: is missing: the tariff is paid but no partner "
         "receives it\n"
-        "    fix: name the partner paid the tariff",
+        "    fix: name the partner paid the tariff (or shares by partner)",
     ]
 
 
@@ -505,8 +508,8 @@ def test_unknown_key_lists_the_allowed_fields(check: Check) -> None:
         "    fix: check the spelling; allowed here: baseline, reduction, amounts",
         "instance.yaml:7: interventions.a.unit_costs: 'unit_costs' is not a known field\n"
         "    fix: check the spelling; allowed here: name, unit, unit_cost, full_cost, "
-        "health_gain, tranches, effects, delivered_by, resource_use, baseline_units, min_units, "
-        "max_units, ramp, source, notes",
+        "health_gain, tranches, effects, delivered_by, supply, indivisible, resource_use, "
+        "baseline_units, min_units, max_units, ramp, source, notes",
     ]
 
 
