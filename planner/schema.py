@@ -118,9 +118,7 @@ class SharedService(Strict):
     fixed_cost: Money = field(
         "paid in every plan year any option draws on it", "currency a year", default=0.0
     )
-    setup_cost: Money = field(
-        "paid once, in the year it opens", "currency", default=0.0
-    )
+    setup_cost: Money = field("paid once, in the year it opens", "currency", default=0.0)
     capacity: NonNegative | None = field(
         "most units a year across every option drawing on it", "units", default=None
     )
@@ -234,7 +232,6 @@ class Outcome(Strict):
     )
     source: str | None = field("evidence behind the numbers", "text", default=None)
     notes: str | None = field("anything else a reader should know", "text", default=None)
-
 
     def payee_shares(self) -> dict[str, float]:
         """Partner -> share of this outcome's tariff income."""

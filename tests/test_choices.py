@@ -197,6 +197,7 @@ def shared_support(fixed: float) -> Data:
     """Two consortia of 100 people each need business intelligence. Each can run its own team
     (£300 a year plus £1 a head) or use a hub one of them hosts (£1 a head plus the hub's fixed
     cost, paid once). Own teams: 2 x 400 = £800; hub: 200 + fixed."""
+
     def bi(name: str) -> Data:
         return item(
             0,
@@ -243,8 +244,11 @@ def test_several_acute_trusts_share_an_outcomes_tariff(solve: Solve) -> None:
     data = instance(
         partners={"trust_a": {"name": "A"}, "trust_b": {"name": "B"}, "charity": {"name": "C"}},
         envelope={"amounts": {2021: 200_000}},
-        interventions={"education": item(50, 0.01, max_units=200, delivered_by="charity",
-                                         effects={"admissions": -0.1})},  # fmt: skip
+        interventions={
+            "education": item(
+                50, 0.01, max_units=200, delivered_by="charity", effects={"admissions": -0.1}
+            )
+        },
         outcomes={
             "admissions": outcome(100, tariff=1000, paid_to={"trust_a": 0.6, "trust_b": 0.4})
         },
