@@ -86,6 +86,45 @@ def solve(
 
 
 @app.command()
+def compare(
+    instance: Annotated[
+        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
+    ] = None,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(help="Scenario to compare with the base (repeat; default: every scenario)."),
+    ] = None,
+    base: Annotated[
+        str | None, typer.Option(help="Scenario to apply before analysing make-or-buy decisions.")
+    ] = None,
+    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: results/<instance>-compare).")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Solver time limit in seconds, per solve.")
+    ] = None,
+) -> None:
+    """Compare plans: each make-or-buy option forced against free choice, and the scenarios."""
+    from planner.compare import compare as run_compare
+    from planner.report import print_comparison, write_tables
+
+    try:
+        path = instance if instance is not None else default_instance()
+        comparison = run_compare(path, scenario, base, solver.value, time_limit)
+        print_comparison(comparison, console)
+        name = comparison.summary["instance"]
+        folder = out or Path("results") / f"{name}-compare"
+        written = write_tables(
+            comparison.tables(), folder, "compare.xlsx", comparison.summary["currency"], [path]
+        )
+    except PlannerError as exc:
+        raise _fail(exc) from None
+    names = ", ".join(p.name for p in written if not p.name.startswith("."))
+    console.print(f"\nWrote {names} to {display_path(folder)}", soft_wrap=True)
+
+
+@app.command()
 def check(
     instance: Annotated[Path, typer.Argument(help="Instance file to validate.")],
     scenario: Annotated[

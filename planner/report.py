@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import xlsxwriter
@@ -25,6 +25,9 @@ from rich.table import Table
 from planner.errors import PlannerError, display_path
 from planner.result import Plan
 from planner.schema import CURRENCY_SYMBOL
+
+if TYPE_CHECKING:
+    from planner.compare import Comparison
 
 MARKER = ".planner-output"
 MONEY_COLUMNS = {
@@ -40,6 +43,15 @@ MONEY_COLUMNS = {
     "net_change",
     "max_loss",
     "headroom",
+    "unit_price",
+    "fixed_cost",
+    "setup_cost",
+    "cost",
+    "total_spend",
+    "least_headroom",
+    "worst_net_change",
+    "break_even_price",
+    "unspent",
 }
 FIXED_DATE = dt.datetime(2000, 1, 1)  # workbook metadata date: the same bytes on every run
 
@@ -57,6 +69,14 @@ def money(value: Any, currency: str = "GBP") -> str:
         return ""
     sign = "-" if value < 0 else ""
     return f"{sign}{CURRENCY_SYMBOL[currency]}{abs(value):,.0f}"
+
+
+def pence(value: Any, currency: str = "GBP") -> str:
+    """£12.34: a unit price."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    sign = "-" if value < 0 else ""
+    return f"{sign}{CURRENCY_SYMBOL[currency]}{abs(value):,.2f}"
 
 
 def number(value: Any, digits: int = 4) -> str:
@@ -167,6 +187,91 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
         console.print(table)
 
 
+def print_comparison(comparison: Comparison, console: Console | None = None) -> None:
+    """Each make-or-buy decision, its partners' income, and the scenarios, as board tables."""
+    console = console or Console()
+    s = comparison.summary
+    currency = s["currency"]
+    unit = s["objective_unit"]
+
+    def objective(value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "no plan"
+        return money(value, currency) if unit == CURRENCY_SYMBOL[currency] else number(value, 6)
+
+    def lost(value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        return money(value, currency) if unit == CURRENCY_SYMBOL[currency] else number(value)
+
+    console.print(f"\n[bold]{s['title']}[/bold]  (solver {s['solver']})")
+    measure = "spend" if unit == CURRENCY_SYMBOL[currency] else f"{unit}"
+    for decision, rows in comparison.decisions.groupby("decision", sort=False):
+        free = rows.iloc[0]
+        table = _table(
+            f"Make or buy: {free['intervention_name']} ({decision}); free choice: "
+            f"{free['option_name']}",
+            ["option", "provider", "unit price", measure, "lost if forced", "spend",
+             "break-even price", "floors binding"],
+        )  # fmt: skip
+        for _, r in rows.iterrows():
+            price = r["break_even_price"]
+            if price is None or math.isnan(price):
+                even = str(r["break_even"])
+            else:
+                words = "leaves above" if r["in_free_plan"] else "enters below"
+                even = f"{words} {pence(price, currency)}"
+            table.add_row(
+                str(r["option"]),
+                f"{r['provider']} ({r['mode']})" if r["provider"] else "",
+                pence(r["unit_price"], currency),
+                objective(r["objective"]),
+                lost(r["value_lost"]),
+                money(r["spend"], currency),
+                even,
+                str(r["binding_floors"]),
+            )
+        console.print(table)
+        _print_partner_changes(comparison, f"decision {decision}", console, currency)
+    cases = comparison.cases
+    if len(cases) > 1:
+        health = s["health_unit"]
+        table = _table(
+            f"Scenarios against {cases.iloc[0]['case']}",
+            ["scenario", "status", health, "change", "spend", "change", "floors binding",
+             "limits binding"],
+        )  # fmt: skip
+        for _, r in cases.iterrows():
+            table.add_row(
+                str(r["case"]),
+                str(r["status"]),
+                number(r["health_gain"], 6),
+                number(r["health_gain_change"]),
+                money(r["spend"], currency),
+                money(r["spend_change"], currency),
+                str(r["binding_floors"]),
+                str(r["binding_limits"]),
+            )
+        console.print(table)
+        _print_partner_changes(comparison, "scenarios", console, currency)
+
+
+def _print_partner_changes(
+    comparison: Comparison, which: str, console: Console, currency: str
+) -> None:
+    """Cases as rows, partners as columns: income change summed over the plan years."""
+    rows = comparison.partners[comparison.partners["comparison"] == which]
+    if not len(rows):
+        return
+    wide = rows.pivot_table(
+        index="case", columns="partner", values="income_change", sort=False, aggfunc="sum"
+    )
+    table = _table("Income change over the plan, by partner", ["case", *map(str, wide.columns)])
+    for case, values in wide.iterrows():
+        table.add_row(str(case), *(money(v, currency) for v in values))
+    console.print(table)
+
+
 def _table(title: str, columns: Iterable[str]) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
     for index, column in enumerate(columns):
@@ -179,7 +284,19 @@ def _table(title: str, columns: Iterable[str]) -> Table:
 
 
 def write_outputs(plan: Plan, out_dir: str | Path, inputs: Iterable[Path] = ()) -> list[Path]:
-    """Write every table as CSV and all of them as plan.xlsx into `out_dir`, whole or not at all."""
+    """Write every table of a plan as CSV and all of them as plan.xlsx into `out_dir`."""
+    return write_tables(plan.tables(), out_dir, "plan.xlsx", plan.summary["currency"], inputs)
+
+
+def write_tables(
+    tables: dict[str, pd.DataFrame],
+    out_dir: str | Path,
+    workbook: str,
+    currency: str,
+    inputs: Iterable[Path] = (),
+) -> list[Path]:
+    """Write each table as CSV and all of them as one workbook into `out_dir`, whole or not at
+    all; the files in the folder afterwards."""
     target = Path(out_dir).resolve()
     _refuse_unsafe(target, [Path(p).resolve() for p in inputs])
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -188,12 +305,11 @@ def write_outputs(plan: Plan, out_dir: str | Path, inputs: Iterable[Path] = ()) 
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)
     try:
-        tables = plan.tables()
         for name, frame in tables.items():
             frame.to_csv(
                 staging / f"{name}.csv", index=False, float_format="%.10g", lineterminator="\n"
             )
-        _write_workbook(tables, staging / "plan.xlsx", plan.summary["currency"])
+        _write_workbook(tables, staging / workbook, currency)
         (staging / MARKER).write_text(
             "written by planner; this folder is replaced on the next run\n"
         )

@@ -1,0 +1,432 @@
+"""Compare: plans side by side, for make-or-buy decisions and for named scenarios.
+
+A make-or-buy decision is an intervention with two or more supply options on offer. For each, the
+plan with only one option on offer (for every option) stands beside the plan with free choice:
+health gain (or spend), each partner's income, which floors and limits bind, the value of the
+choice (what forcing that option gives up against free choice) and each option's break-even unit
+price: the price at which it would enter the free plan (if it is not in it) or leave it (if it
+is), everything else unchanged. Scenarios are compared with the same measures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from planner.build import build
+from planner.errors import NoPlanError
+from planner.load import load
+from planner.result import Plan, make_plan, objective_unit
+from planner.schema import Instance
+from planner.solve import SolverName, Status, solve
+from planner.validate import validate
+
+TOLERANCE = 1e-6
+PRICE_PRECISION = 1e-4  # break-even prices are found to this share of the current price (or £1)
+PRICE_CEILING = 1024  # a chosen option is searched up to this many times its current price
+
+CASE_COLUMNS = [
+    "case", "description", "status", "objective_kind", "objective", "objective_unit",
+    "health_gain", "health_gain_change", "spend", "spend_change", "unspent", "binding_floors",
+    "binding_limits", "message",
+]  # fmt: skip
+DECISION_COLUMNS = [
+    "decision", "intervention_name", "option", "option_name", "provider", "mode", "unit_price",
+    "in_free_plan", "status", "objective", "objective_unit", "health_gain", "spend",
+    "value_lost", "break_even_price", "break_even", "binding_floors", "binding_limits",
+]  # fmt: skip
+PARTNER_COLUMNS = [
+    "comparison", "case", "partner", "name", "income", "income_change", "worst_net_change",
+    "max_loss", "least_headroom",
+]  # fmt: skip
+FREE = "free choice"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One plan of a comparison, or why there is none."""
+
+    label: str
+    plan: Plan | None
+    status: str
+    message: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    """The unit price at which an option enters or leaves the free plan (None: no such price)."""
+
+    price: float | None
+    note: str
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The tables of a comparison, with the summary of what was compared."""
+
+    summary: dict[str, Any]
+    decisions: pd.DataFrame
+    cases: pd.DataFrame
+    partners: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        summary = pd.DataFrame({"field": list(self.summary), "value": list(self.summary.values())})
+        return {
+            "summary": summary,
+            "decisions": self.decisions,
+            "cases": self.cases,
+            "partners": self.partners,
+        }
+
+
+# --- running one case ------------------------------------------------------------------------
+
+
+def run_case(
+    instance: Instance,
+    label: str,
+    solver: SolverName = "highs",
+    time_limit: float | None = None,
+    description: str = "",
+) -> Case:
+    """Build and solve `instance`; its plan, or the reason there is none."""
+    model = build(instance)
+    try:
+        plan = make_plan(model, solve(model, solver, time_limit))
+    except NoPlanError as exc:
+        return Case(label, None, exc.status, str(exc), description)
+    return Case(label, plan, Status.OPTIMAL.value, "", description)
+
+
+def decisions(instance: Instance) -> list[str]:
+    """Interventions with a make-or-buy decision: two or more supply options on offer."""
+    return [iid for iid, item in instance.interventions.items() if len(item.offered()) > 1]
+
+
+def with_option(instance: Instance, iid: str, oid: str, **changes: Any) -> Instance:
+    """A copy of `instance` with fields of one supply option changed."""
+    item = instance.interventions[iid]
+    assert item.supply is not None
+    option = item.supply.options[oid].model_copy(update=changes)
+    supply = item.supply.model_copy(update={"options": {**item.supply.options, oid: option}})
+    interventions = {**instance.interventions, iid: item.model_copy(update={"supply": supply})}
+    return instance.model_copy(update={"interventions": interventions})
+
+
+def forced(instance: Instance, iid: str, oid: str) -> Instance:
+    """A copy of `instance` where `oid` is the only option of `iid` on offer."""
+    for other in instance.interventions[iid].offered():
+        if other != oid:
+            instance = with_option(instance, iid, other, available=False)
+    return instance
+
+
+def option_used(instance: Instance, iid: str, oid: str, solver: SolverName,
+                time_limit: float | None) -> bool | None:  # fmt: skip
+    """Whether the optimal plan of `instance` uses the option at all (None: no plan)."""
+    model = build(instance)
+    solution = solve(model, solver, time_limit, prices=False)
+    if solution.status is not Status.OPTIMAL:
+        return None
+    for (i, o, y), units in model.options.items():
+        if (i, o) != (iid, oid):
+            continue
+        on = model.chosen.get((i, o, y))
+        if (units.varValue or 0.0) > TOLERANCE or (on is not None and (on.varValue or 0.0) > 0.5):
+            return True
+    return False
+
+
+def break_even(
+    instance: Instance,
+    iid: str,
+    oid: str,
+    solver: SolverName = "highs",
+    time_limit: float | None = None,
+) -> BreakEven:
+    """The unit price at which option `oid` enters the free plan (if it is out of it at today's
+    price) or leaves it (if it is in), found by bisection to PRICE_PRECISION. It assumes the
+    option's use changes once as its price moves, which holds unless a higher price also eases a
+    binding risk limit of its provider more than it tightens the envelope."""
+    now = instance.interventions[iid].offered()[oid].unit_price
+    money = instance.currency_symbol
+    precision = PRICE_PRECISION * max(now, 1.0)
+
+    def used(price: float) -> bool | None:
+        return option_used(with_option(instance, iid, oid, unit_price=price), iid, oid, solver,
+                           time_limit)  # fmt: skip
+
+    in_plan = used(now)
+    if in_plan is None:
+        return BreakEven(None, "no plan at today's price")
+    if in_plan:
+        low, high = now, max(now, 1.0)
+        while True:
+            high *= 2
+            state = used(high)
+            if state is None:
+                return BreakEven(None, f"no plan at a unit price of {money}{high:,.2f}")
+            if not state:
+                break
+            if high > PRICE_CEILING * max(now, 1.0):
+                return BreakEven(
+                    None, f"stays in the plan at any unit price up to {money}{high:,.0f}"
+                )
+    else:
+        state = used(0.0)
+        if not state:
+            return BreakEven(
+                None,
+                "stays out of the plan even at a unit price of 0: its fixed or set-up cost, "
+                "capacity, minimum volume or first year keep it out",
+            )
+        low, high = 0.0, now
+    # use(low) is in_plan-opposite at high; narrow the bracket
+    while high - low > precision:
+        middle = (low + high) / 2
+        state = used(middle)
+        if state is None:
+            return BreakEven(None, f"no plan at a unit price of {money}{middle:,.2f}")
+        low, high = (middle, high) if state else (low, middle)
+    price = (low + high) / 2
+    words = "leaves the plan above" if in_plan else "enters the plan below"
+    return BreakEven(price, f"{words} {money}{price:,.2f} a unit")
+
+
+# --- the comparisons -------------------------------------------------------------------------
+
+
+def compare_decision(
+    instance: Instance,
+    iid: str,
+    free: Case,
+    solver: SolverName = "highs",
+    time_limit: float | None = None,
+) -> tuple[list[dict[str, Any]], list[Case]]:
+    """Rows for one decision: free choice, then each option forced, with value lost and
+    break-even price; and the forced cases themselves."""
+    item = instance.interventions[iid]
+    maximise = instance.objective.kind != "min_spend"
+    in_free = _options_in_plan(free.plan, iid)
+    rows = [_decision_row(instance, iid, None, free, free, maximise, in_free, None)]
+    cases = []
+    for oid in item.offered():
+        case = run_case(forced(instance, iid, oid), oid, solver, time_limit)
+        cases.append(case)
+        even = break_even(instance, iid, oid, solver, time_limit)
+        rows.append(_decision_row(instance, iid, oid, case, free, maximise, in_free, even))
+    return rows, cases
+
+
+def compare(
+    path: str | Path,
+    scenarios: Iterable[str] | None = None,
+    base: str | None = None,
+    solver: SolverName = "highs",
+    time_limit: float | None = None,
+) -> Comparison:
+    """Every make-or-buy decision of the instance (with `base` applied), and the base instance
+    beside each named scenario (default: all of them)."""
+    document = load(path, base)
+    instance = validate(document)
+    free = run_case(instance, FREE, solver, time_limit, instance.description or "")
+    decision_rows: list[dict[str, Any]] = []
+    partner_rows: list[dict[str, Any]] = []
+    for iid in decisions(instance):
+        rows, cases = compare_decision(instance, iid, free, solver, time_limit)
+        decision_rows += rows
+        for case in [free, *cases]:
+            partner_rows += _partner_rows(f"decision {iid}", case)
+
+    written: dict[str, Any] = document.data.get("scenarios") or {}
+    names = list(scenarios) if scenarios is not None else sorted(written)
+    base_label = base or "base"
+    cases = [Case(base_label, free.plan, free.status, free.message, "the instance as written")]
+    for name in names:
+        if name == base_label:
+            continue
+        scenario = validate(load(path, name))
+        described = str((written.get(name) or {}).get("description", ""))
+        cases.append(run_case(scenario, name, solver, time_limit, described))
+    reference = cases[0]
+    case_rows = [_case_row(case, reference) for case in cases]
+    for case in cases:
+        partner_rows += _partner_rows("scenarios", case)
+    summary = {
+        "instance": instance.name,
+        "title": instance.title or instance.name,
+        "base": base or "",
+        "solver": solver,
+        "objective_kind": instance.objective.kind,
+        "objective_unit": _objective_unit(instance),
+        "health_unit": instance.health_unit,
+        "currency": instance.currency,
+        "decisions": ", ".join(decisions(instance)),
+        "scenarios": ", ".join(names),
+        "break_even_precision": f"{PRICE_PRECISION:g} of the current price (or of 1)",
+    }
+    return Comparison(
+        summary=summary,
+        decisions=pd.DataFrame(decision_rows, columns=DECISION_COLUMNS),
+        cases=pd.DataFrame(case_rows, columns=CASE_COLUMNS),
+        partners=pd.DataFrame(partner_rows, columns=PARTNER_COLUMNS),
+    )
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+def _objective_unit(instance: Instance) -> str:
+    if instance.objective.kind == "min_spend":
+        return instance.currency_symbol
+    return instance.health_unit + (" (net)" if instance.objective.kind == "net_benefit" else "")
+
+
+def _options_in_plan(plan: Plan | None, iid: str) -> dict[str, list[int]]:
+    """Option -> the plan years it supplies (or is chosen) in `plan`."""
+    if plan is None:
+        return {}
+    rows = plan.supply[(plan.supply["intervention"] == iid) & plan.supply["chosen"]]
+    years: dict[str, list[int]] = {}
+    for row in rows.itertuples():
+        years.setdefault(str(row.option), []).append(int(row.year))  # type: ignore[arg-type]
+    return years
+
+
+def _value_lost(case: Case, free: Case, maximise: bool) -> float | None:
+    """What forcing gives up against free choice, in the objective's unit (never negative)."""
+    if case.plan is None or free.plan is None:
+        return None
+    gap = float(free.plan.summary["objective"]) - float(case.plan.summary["objective"])
+    return max(0.0, gap if maximise else -gap)
+
+
+def _binding(plan: Plan | None) -> tuple[str, str]:
+    """Floors and partner limits at their bound in any year, as comma-separated ids."""
+    if plan is None:
+        return "", ""
+    floors = plan.outcomes[plan.outcomes["binding"].astype(bool)]["floor"]
+    limits = plan.partners[plan.partners["binding"].astype(bool)]["partner"]
+    return ", ".join(dict.fromkeys(floors)), ", ".join(dict.fromkeys(limits))
+
+
+def _decision_row(
+    instance: Instance,
+    iid: str,
+    oid: str | None,
+    case: Case,
+    free: Case,
+    maximise: bool,
+    in_free: dict[str, list[int]],
+    even: BreakEven | None,
+) -> dict[str, Any]:
+    item = instance.interventions[iid]
+    plan = case.plan
+    floors, limits = _binding(plan)
+    row: dict[str, Any] = {
+        "decision": iid,
+        "intervention_name": item.name,
+        "status": case.status,
+        "objective": plan.summary["objective"] if plan else None,
+        "objective_unit": _objective_unit(instance),
+        "health_gain": plan.summary["health_gain_discounted"] if plan else None,
+        "spend": plan.summary["total_spend"] if plan else None,
+        "binding_floors": floors,
+        "binding_limits": limits,
+    }
+    if oid is None:
+        chosen = "; ".join(f"{o} {_years_text(ys)}" for o, ys in in_free.items())
+        return row | {"option": FREE, "option_name": chosen or "none", "provider": "",
+                      "mode": "", "unit_price": None, "in_free_plan": None, "value_lost": 0.0,
+                      "break_even_price": None, "break_even": ""}  # fmt: skip
+    option = item.offered()[oid]
+    return row | {
+        "option": oid,
+        "option_name": option.name or oid,
+        "provider": instance.option_provider(option) or "",
+        "mode": option.mode,
+        "unit_price": option.unit_price,
+        "in_free_plan": oid in in_free,
+        "value_lost": _value_lost(case, free, maximise),
+        "break_even_price": even.price if even else None,
+        "break_even": even.note if even else "",
+    }
+
+
+def _years_text(years: list[int]) -> str:
+    """2014-2016, or 2014, 2016."""
+    if len(years) > 1 and years == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}-{years[-1]}"
+    return ", ".join(map(str, years))
+
+
+def _case_row(case: Case, reference: Case) -> dict[str, Any]:
+    """A scenario beside the base: health gain and spend (comparable whatever each optimises),
+    and the changes from the base."""
+    plan, base = case.plan, reference.plan
+    floors, limits = _binding(plan)
+
+    def change(field: str) -> float | None:
+        if plan is None or base is None:
+            return None
+        return float(plan.summary[field]) - float(base.summary[field])
+
+    unspent = plan.summary["unspent"] if plan else None
+    return {
+        "case": case.label,
+        "description": case.description,
+        "status": case.status,
+        "objective_kind": plan.summary["objective_kind"] if plan else "",
+        "objective": plan.summary["objective"] if plan else None,
+        "objective_unit": plan.summary["objective_unit"] if plan else "",
+        "health_gain": plan.summary["health_gain_discounted"] if plan else None,
+        "health_gain_change": change("health_gain_discounted"),
+        "spend": plan.summary["total_spend"] if plan else None,
+        "spend_change": change("total_spend"),
+        "unspent": unspent if unspent != "" else None,
+        "binding_floors": floors,
+        "binding_limits": limits,
+        "message": case.message,
+    }
+
+
+def _partner_rows(comparison: str, case: Case) -> list[dict[str, Any]]:
+    """Each partner's income over the plan years in one case (nothing when there is no plan)."""
+    if case.plan is None:
+        return []
+    rows = []
+    for pid, frame in case.plan.partners.groupby("partner", sort=False):
+        headroom = frame["headroom"].dropna()
+        rows.append(
+            {
+                "comparison": comparison,
+                "case": case.label,
+                "partner": pid,
+                "name": frame["name"].iloc[0],
+                "income": float(frame["income"].sum()),
+                "income_change": float(frame["income_change"].sum()),
+                "worst_net_change": float(frame["net_change"].min()),
+                "max_loss": frame["max_loss"].iloc[0],
+                "least_headroom": float(headroom.min()) if len(headroom) else None,
+            }
+        )
+    return rows
+
+
+__all__ = [
+    "BreakEven",
+    "Case",
+    "Comparison",
+    "break_even",
+    "compare",
+    "decisions",
+    "forced",
+    "objective_unit",
+    "run_case",
+    "with_option",
+]
