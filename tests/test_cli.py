@@ -65,7 +65,8 @@ def test_solve_prints_money_and_writes_every_table(tiny: Path, tmp_path: Path) -
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         ".planner-output", "allocation.csv", "outcomes.csv", "partners.csv", "plan.xlsx",
-        "reduced_costs.csv", "shadow_prices.csv", "summary.csv",
+        "reduced_costs.csv", "shadow_prices.csv", "shared_services.csv", "summary.csv",
+        "supply.csv",
     ]  # fmt: skip
 
 
@@ -166,6 +167,7 @@ def test_workbook_holds_every_table_with_its_values(tiny: Path, tmp_path: Path) 
     book = openpyxl.load_workbook(out / "plan.xlsx")
     assert book.sheetnames == [
         "summary", "allocation", "outcomes", "partners", "shadow_prices", "reduced_costs",
+        "supply", "shared_services",
     ]  # fmt: skip
     for name in book.sheetnames:
         csv_rows = (out / f"{name}.csv").read_text().splitlines()
