@@ -99,9 +99,10 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
     s = plan.summary
     currency = s["currency"]
     title = f"{s['title']}" + (f" — scenario {s['scenario']}" if s["scenario"] else "")
+    problem = f", MILP with {s['yes_no_choices']} yes/no choices" if s["problem"] == "MILP" else ""
     console.print(
         f"\n[bold]{title}[/bold]  ({s['first_year']}-{s['last_year']}, solver {s['solver']}, "
-        f"{s['status']})"
+        f"{s['status']}{problem})"
     )
     objective = (
         money(s["objective"], currency)
@@ -164,6 +165,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
             )
         console.print(table)
 
+    _print_supply(plan, console, currency)
     priced = plan.shadow_prices[plan.shadow_prices["value_of_relaxing"] != 0]
     if len(priced):
         table = _table(
@@ -175,6 +177,8 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
             table.add_row(str(r["family"]), str(r["subject"]), str(r["year"]), step,
                           f"{number(r['value_of_relaxing'])} {r['objective_unit']}")  # fmt: skip
         console.print(table)
+        if s["problem"] == "MILP":
+            console.print(f"Prices come from {s['prices_from']}.", soft_wrap=True)
     unfunded = plan.reduced_costs[plan.reduced_costs["improvement_needed_per_unit"] > 0]
     if len(unfunded):
         table = _table(
@@ -184,6 +188,38 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
         for _, r in unfunded.iterrows():
             needed = f"{number(r['improvement_needed_per_unit'])} {r['improvement_unit']}"
             table.add_row(str(r["intervention"]), str(r["year"]), needed)
+        console.print(table)
+
+
+def _print_supply(plan: Plan, console: Console, currency: str) -> None:
+    """Who supplies each make-or-buy intervention each year, and the shared services opened."""
+    used = plan.supply[plan.supply["chosen"].astype(bool)]
+    if len(used):
+        table = _table(
+            "Make or buy: options used",
+            ["intervention", "option", "provider", "year", "units", "unit price", "fixed + set-up",
+             "cost"],
+        )  # fmt: skip
+        for _, r in used.iterrows():
+            table.add_row(
+                str(r["intervention"]),
+                str(r["option"]),
+                f"{r['provider']} ({r['mode']})",
+                str(r["year"]),
+                number(r["units"]),
+                pence(r["unit_price"], currency),
+                money(r["fixed_cost"] + r["setup_cost"], currency),
+                money(r["cost"], currency),
+            )
+        console.print(table)
+    opened = plan.shared_services[plan.shared_services["open"].astype(bool)]
+    if len(opened):
+        table = _table(
+            "Shared services open", ["service", "host", "year", "units", "cost", "used by"]
+        )
+        for _, r in opened.iterrows():
+            row = [r["service"], r["provider"], r["year"], number(r["units"])]
+            table.add_row(*map(str, row), money(r["cost"], currency), str(r["users"]))
         console.print(table)
 
 
