@@ -126,20 +126,20 @@ def forced(instance: Instance, iid: str, oid: str) -> Instance:
     return instance
 
 
-def option_used(instance: Instance, iid: str, oid: str, solver: SolverName,
-                time_limit: float | None) -> bool | None:  # fmt: skip
-    """Whether the optimal plan of `instance` uses the option at all (None: no plan)."""
+def option_used(
+    instance: Instance, iid: str, oid: str, solver: SolverName, time_limit: float | None
+) -> bool | Status:
+    """Whether the optimal plan of `instance` buys any units through the option (the status
+    when there is no plan)."""
     model = build(instance)
     solution = solve(model, solver, time_limit, prices=False)
     if solution.status is not Status.OPTIMAL:
-        return None
-    for (i, o, y), units in model.options.items():
-        if (i, o) != (iid, oid):
-            continue
-        on = model.chosen.get((i, o, y))
-        if (units.varValue or 0.0) > TOLERANCE or (on is not None and (on.varValue or 0.0) > 0.5):
-            return True
-    return False
+        return solution.status
+    return any(
+        (units.varValue or 0.0) > TOLERANCE
+        for (i, o, _), units in model.options.items()
+        if (i, o) == (iid, oid)
+    )
 
 
 def break_even(
@@ -157,28 +157,33 @@ def break_even(
     money = instance.currency_symbol
     precision = PRICE_PRECISION * max(now, 1.0)
 
-    def used(price: float) -> bool | None:
-        return option_used(with_option(instance, iid, oid, unit_price=price), iid, oid, solver,
-                           time_limit)  # fmt: skip
+    def used(price: float) -> bool | Status:
+        changed = with_option(instance, iid, oid, unit_price=price)
+        return option_used(changed, iid, oid, solver, time_limit)
+
+    def no_plan(status: Status, price: float) -> BreakEven:
+        return BreakEven(None, f"no plan ({status.value}) at a unit price of {money}{price:,.2f}")
 
     in_plan = used(now)
-    if in_plan is None:
-        return BreakEven(None, "no plan at today's price")
+    if isinstance(in_plan, Status):
+        return no_plan(in_plan, now)
     if in_plan:
-        low, high = now, max(now, 1.0)
+        low, high = now, max(2 * now, 1.0)
         while True:
-            high *= 2
             state = used(high)
-            if state is None:
-                return BreakEven(None, f"no plan at a unit price of {money}{high:,.2f}")
+            if isinstance(state, Status):
+                return no_plan(state, high)
             if not state:
                 break
-            if high > PRICE_CEILING * max(now, 1.0):
+            if high >= PRICE_CEILING * max(now, 1.0):
                 return BreakEven(
                     None, f"stays in the plan at any unit price up to {money}{high:,.0f}"
                 )
+            low, high = high, high * 2
     else:
         state = used(0.0)
+        if isinstance(state, Status):
+            return no_plan(state, 0.0)
         if not state:
             return BreakEven(
                 None,
@@ -186,12 +191,12 @@ def break_even(
                 "capacity, minimum volume or first year keep it out",
             )
         low, high = 0.0, now
-    # use(low) is in_plan-opposite at high; narrow the bracket
+    # the option is used at `low` and not at `high`: narrow the bracket
     while high - low > precision:
         middle = (low + high) / 2
         state = used(middle)
-        if state is None:
-            return BreakEven(None, f"no plan at a unit price of {money}{middle:,.2f}")
+        if isinstance(state, Status):
+            return no_plan(state, middle)
         low, high = (middle, high) if state else (low, middle)
     price = (low + high) / 2
     words = "leaves the plan above" if in_plan else "enters the plan below"
@@ -246,7 +251,8 @@ def compare(
     written: dict[str, Any] = document.data.get("scenarios") or {}
     names = list(scenarios) if scenarios is not None else sorted(written)
     base_label = base or "base"
-    cases = [Case(base_label, free.plan, free.status, free.message, "the instance as written")]
+    written_as = f"the instance with scenario {base}" if base else "the instance as written"
+    cases = [Case(base_label, free.plan, free.status, free.message, written_as)]
     for name in names:
         if name == base_label:
             continue
@@ -263,7 +269,7 @@ def compare(
         "base": base or "",
         "solver": solver,
         "objective_kind": instance.objective.kind,
-        "objective_unit": _objective_unit(instance),
+        "objective_unit": objective_unit(instance),
         "health_unit": instance.health_unit,
         "currency": instance.currency,
         "decisions": ", ".join(decisions(instance)),
@@ -279,12 +285,6 @@ def compare(
 
 
 # --- rows ------------------------------------------------------------------------------------
-
-
-def _objective_unit(instance: Instance) -> str:
-    if instance.objective.kind == "min_spend":
-        return instance.currency_symbol
-    return instance.health_unit + (" (net)" if instance.objective.kind == "net_benefit" else "")
 
 
 def _options_in_plan(plan: Plan | None, iid: str) -> dict[str, list[int]]:
@@ -333,7 +333,7 @@ def _decision_row(
         "intervention_name": item.name,
         "status": case.status,
         "objective": plan.summary["objective"] if plan else None,
-        "objective_unit": _objective_unit(instance),
+        "objective_unit": objective_unit(instance),
         "health_gain": plan.summary["health_gain_discounted"] if plan else None,
         "spend": plan.summary["total_spend"] if plan else None,
         "binding_floors": floors,
@@ -426,7 +426,6 @@ __all__ = [
     "compare",
     "decisions",
     "forced",
-    "objective_unit",
     "run_case",
     "with_option",
 ]

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 MARKER = ".planner-output"
 MONEY_COLUMNS = {
-    "unit_cost",
     "spend",
     "baseline_spend",
     "change_spend",
@@ -43,16 +42,15 @@ MONEY_COLUMNS = {
     "net_change",
     "max_loss",
     "headroom",
-    "unit_price",
     "fixed_cost",
     "setup_cost",
     "cost",
     "total_spend",
     "least_headroom",
     "worst_net_change",
-    "break_even_price",
     "unspent",
 }
+PRICE_COLUMNS = {"unit_cost", "unit_price", "break_even_price"}  # money to the penny
 FIXED_DATE = dt.datetime(2000, 1, 1)  # workbook metadata date: the same bytes on every run
 
 
@@ -394,17 +392,23 @@ def _write_workbook(tables: dict[str, pd.DataFrame], path: Path, currency: str) 
         {"title": "planner results", "author": "planner", "created": FIXED_DATE}
     )
     header = workbook.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
-    money_format = workbook.add_format(
-        {"num_format": f'"{CURRENCY_SYMBOL[currency]}"#,##0;-"{CURRENCY_SYMBOL[currency]}"#,##0'}
-    )
+    symbol = f'"{CURRENCY_SYMBOL[currency]}"'
+    money_format = workbook.add_format({"num_format": f"{symbol}#,##0;-{symbol}#,##0"})
+    price_format = workbook.add_format({"num_format": f"{symbol}#,##0.00;-{symbol}#,##0.00"})
     figure = workbook.add_format({"num_format": "#,##0.######"})
     for name, frame in tables.items():
         sheet = workbook.add_worksheet(name)
         for col, column in enumerate(frame.columns):
             sheet.write_string(0, col, str(column), header)
-            is_money = column in MONEY_COLUMNS
+            style = (
+                money_format
+                if column in MONEY_COLUMNS
+                else price_format
+                if column in PRICE_COLUMNS
+                else figure
+            )
             width = max(10, min(60, len(str(column)) + 2))
-            sheet.set_column(col, col, width, money_format if is_money else figure)
+            sheet.set_column(col, col, width, style)
             for row, value in enumerate(frame[column].tolist(), start=1):
                 _write_cell(sheet, row, col, value)
         sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))

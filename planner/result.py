@@ -14,6 +14,7 @@ import pulp
 
 from planner.build import Model
 from planner.errors import NoPlanError
+from planner.schema import Instance
 from planner.solve import Solution, Status
 
 TOLERANCE = 1e-6  # a row is binding when its slack is within this share of its bound (or absolute)
@@ -127,11 +128,12 @@ def health_in_year(model: Model, year: int) -> float:
     return _clean(direct + through_outcomes)
 
 
-def objective_unit(model: Model) -> str:
-    kind = model.instance.objective.kind
+def objective_unit(instance: Instance) -> str:
+    """The objective's unit: the currency symbol for min_spend, else the health unit."""
+    kind = instance.objective.kind
     if kind == "min_spend":
-        return model.money()
-    return model.instance.health_unit + (" (net)" if kind == "net_benefit" else "")
+        return instance.currency_symbol
+    return instance.health_unit + (" (net)" if kind == "net_benefit" else "")
 
 
 def make_plan(model: Model, solution: Solution, scenario: str | None = None) -> Plan:
@@ -183,7 +185,7 @@ def _summary(model: Model, solution: Solution, scenario: str | None) -> dict[str
         "objective_kind": instance.objective.kind,
         "objective_words": OBJECTIVE_WORDS[instance.objective.kind],
         "objective": _clean(solution.objective or 0.0),
-        "objective_unit": objective_unit(model),
+        "objective_unit": objective_unit(model.instance),
         "health_unit": instance.health_unit,
         "currency": instance.currency,
         "health_gain_discounted": _clean(health),
@@ -223,8 +225,11 @@ def _allocation(model: Model) -> pd.DataFrame:
                 used = _supplied_by(model, iid, year)
                 spend = _clean(sum(cost for _, _, cost in used.values()))
                 unit_cost = _clean(spend / units) if units > TOLERANCE else None
+                by_provider: dict[str, float] = {}
+                for who, amount, _ in used.values():
+                    by_provider[who] = by_provider.get(who, 0.0) + amount
                 delivered = _shares_text(
-                    {who: u / units for who, u, _ in used.values()} if units > TOLERANCE else {}
+                    {who: u / units for who, u in by_provider.items()} if units > TOLERANCE else {}
                 )
             baseline_spend = item.baseline_units * item.unit_cost
             rows.append(
@@ -411,7 +416,7 @@ def _partners(model: Model) -> pd.DataFrame:
 
 
 def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
-    unit = objective_unit(model)
+    unit = objective_unit(model.instance)
     rows = []
     for key, (rule, _) in model.registry.items():
         dual = _clean(solution.duals[key])
@@ -476,12 +481,18 @@ def _explain(
     if family == "partner_gain_cap":
         who = instance.partners[subject].name
         return f"letting {who} gain {step} more in {year} would {amount}"
+    if family in ("indivisible", "supply_balance"):  # == rows: the price of one more unit
+        return (
+            f"one more {unit} in {year} would change the objective by {value:,.4g} {objective_unit}"
+        )
+    if family == "option_capacity":
+        return f"one more {unit} of this option's capacity in {year} would {amount}"
     return f"relaxing this rule by {step} in {year} would {amount}"
 
 
 def _reduced_costs(model: Model, solution: Solution) -> pd.DataFrame:
     instance = model.instance
-    unit = objective_unit(model)
+    unit = objective_unit(model.instance)
     improvement_unit = (
         f"{instance.currency} per unit (cost must fall by)"
         if instance.objective.kind == "min_spend"

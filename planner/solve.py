@@ -137,16 +137,48 @@ def _price_with_choices_fixed(
     model: Model, solver: SolverName, time_limit: float | None, choices: list[pulp.LpVariable]
 ) -> Solution | None:
     """Fix every yes/no variable at its optimal value and solve the LP left, for its prices;
-    the bounds are put back afterwards. None when the LP solved."""
+    the bounds are put back afterwards. None when the LP solved.
+
+    A choice that supplies nothing (an option chosen with no units, a shared service no chosen
+    option draws on) is fixed at 0 when the plan allows it: when money is not short, a solver may
+    leave such a choice on at no cost to the objective, and its fixed cost would then be reported
+    as spent. If the plan needs it on (to keep a provider within its risk limit), it stays on.
+    """
     saved = [(v, v.lowBound, v.upBound) for v in choices]
-    for v in choices:
-        value = float(round(v.varValue or 0.0))
-        v.lowBound, v.upBound = value, value
+    rounded = {v.name: float(round(v.varValue or 0.0)) for v in choices}
+    cleaned = _without_idle_choices(model, rounded)
+    failed: Solution | None = None
     try:
-        return _run(model, solver, time_limit, mip=False)
+        for values in [cleaned, rounded] if cleaned != rounded else [rounded]:
+            for v in choices:
+                v.lowBound = v.upBound = values[v.name]
+            failed = _run(model, solver, time_limit, mip=False)
+            if failed is None:
+                return None
+        reason = failed.message if failed is not None else ""
+        message = f"{solver}: the LP with the yes/no choices fixed has no solution ({reason})"
+        return Solution(Status.ERROR, solver, None, {}, {}, {}, message)
     finally:
         for v, low, up in saved:
             v.lowBound, v.upBound = low, up
+
+
+def _without_idle_choices(model: Model, values: dict[str, float]) -> dict[str, float]:
+    """`values` with options chosen but supplying no units, and shared services no chosen option
+    draws on, switched off."""
+    cleaned = dict(values)
+    drawn: set[tuple[str, int]] = set()
+    for (iid, oid, year), on in model.chosen.items():
+        if (model.options[(iid, oid, year)].varValue or 0.0) <= 1e-9:
+            cleaned[on.name] = 0.0
+        elif cleaned[on.name] and (
+            shared := model.instance.interventions[iid].offered()[oid].shared
+        ):
+            drawn.add((shared, year))
+    for key, on in model.opened.items():
+        if key not in drawn:
+            cleaned[on.name] = 0.0
+    return cleaned
 
 
 def _gap(model: Model, solver: SolverName) -> float:
