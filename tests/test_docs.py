@@ -2,7 +2,8 @@
 
 docs/fields.md is generated from the schema; docs/constraints.md must list exactly the
 constraint families that build.py registers (each with its row-name prefix and its price step);
-docs/results.md must list exactly the columns of every result table, in order.
+docs/results.md must list exactly the columns of every result table, in order, for `planner solve`
+and for `planner compare`, and every file either command writes.
 """
 
 from __future__ import annotations
@@ -13,17 +14,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import planner
-from planner import result
+from planner import compare, result
 from planner.build import FAMILIES, MONEY_SCALE, Model
-from planner.cli import EXIT_STATUS
+from planner.cli import EXIT_STATUS, app
 from planner.solve import Status
 
 BUILD = importlib.import_module("planner.build")  # the module; planner.build is the function
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
-# A small instance in which every constraint family has at least one row.
+# A small instance in which every constraint family has at least one row: two plan years (so
+# set-up costs have start rows), an exclusive make-or-buy choice with fixed and set-up costs, a
+# minimum volume, a capacity, a first year and a capacitated shared service, a tranche
+# intervention supplied through an option, and an indivisible programme.
 EVERY_FAMILY = """\
 name: every_family
 baseline_year: 2020
@@ -34,6 +39,7 @@ partners:
   hospital: {name: Hospital, max_loss_share: 0.5, max_gain: 50000}
   gp: {name: GP practices, max_loss: 20000}
   council: {name: Council, max_gain_share: 1.0}
+  charity: {name: Charity}
 refused_outcomes:
   readmissions: {responsible: hospital}
 interventions:
@@ -67,6 +73,36 @@ interventions:
     delivered_by: hospital
     baseline_units: 200
     max_units: 400
+  diagnostics:
+    name: Diagnostics
+    unit: test
+    unit_cost: 5
+    health_gain: 0.01
+    delivered_by: gp
+    baseline_units: 40
+    max_units: 100
+    supply:
+      choice: exclusive
+      options:
+        in_house: {mode: make, provider: gp, unit_price: 2, fixed_cost: 100, setup_cost: 50,
+                   capacity: 80}
+        contract: {mode: buy, provider: charity, unit_price: 4, min_volume: 20, first_year: 2022}
+        hub: {mode: make, unit_price: 1, shared: lab}
+  coaching:
+    name: Coaching
+    unit: session
+    unit_cost: 8
+    tranches: [{units: 50, health_gain: 0.03}, {health_gain: 0.005}]
+    max_units: 100
+    supply: {choice: split, options: {nurses: {mode: make, provider: gp, unit_price: 8}}}
+  screening:
+    name: Screening programme
+    unit: screen
+    unit_cost: 10
+    health_gain: 0.02
+    delivered_by: charity
+    max_units: 100
+    indivisible: true
 outcomes:
   admissions:
     name: Admissions
@@ -82,6 +118,8 @@ outcomes:
   informed: {name: Informed patients, unit: patient, baseline: 1000}
 resources:
   nurse_hours: {name: Nurse hours, unit: hour, capacity: 500}
+shared_services:
+  lab: {name: Shared lab, provider: charity, fixed_cost: 200, setup_cost: 100, capacity: 60}
 floors:
   admissions_cap: {outcome: admissions, bound: upper, relative: 1.0}
   informed_floor: {outcome: informed, bound: lower, value: 1000, year: 2022}
@@ -195,10 +233,25 @@ def test_statuses_and_exit_codes_are_documented() -> None:
         ("partners", result.PARTNER_COLUMNS),
         ("shadow_prices", result.SHADOW_PRICE_COLUMNS),
         ("reduced_costs", result.REDUCED_COST_COLUMNS),
+        ("supply", result.SUPPLY_COLUMNS),
+        ("shared_services", result.SHARED_SERVICE_COLUMNS),
     ],
 )
 def test_result_columns_are_documented_in_order(table: str, columns: list[str]) -> None:
     documented = [code(row[0]) for row in table_rows(read("results.md"), f"## {table}\n")]
+    assert documented == columns
+
+
+@pytest.mark.parametrize(
+    ("table", "columns"),
+    [
+        ("decisions", compare.DECISION_COLUMNS),
+        ("cases", compare.CASE_COLUMNS),
+        ("partners", compare.PARTNER_COLUMNS),
+    ],
+)
+def test_compare_columns_are_documented_in_order(table: str, columns: list[str]) -> None:
+    documented = [code(row[0]) for row in table_rows(read("results.md"), f"## compare: {table}\n")]
     assert documented == columns
 
 
@@ -209,3 +262,20 @@ def test_summary_fields_and_output_files_are_documented(every_family: Path) -> N
     assert documented == list(plan.summary)
     for name in plan.tables():
         assert f"`{name}.csv`" in text
+
+
+def test_compare_summary_fields_and_output_files_are_documented(
+    every_family: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "compare"
+    run = CliRunner().invoke(app, ["compare", str(every_family), "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    text = read("results.md")
+    part = text[text.index("# planner compare\n") :]
+    summary = (out / "summary.csv").read_text(encoding="utf-8").splitlines()[1:]
+    fields = [line.split(",", 1)[0] for line in summary]
+    assert [code(row[0]) for row in table_rows(part, "## compare: summary\n")] == fields
+    written = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert "compare.xlsx" in written
+    for name in written:
+        assert f"`{name}`" in part, f"{name} is not documented under planner compare"
