@@ -278,11 +278,8 @@ def _choice_variables(instance: Instance, problem: pulp.LpProblem) -> Choices:
     choices = Choices()
     for iid, item in instance.interventions.items():
         for oid, option in item.offered().items():
-            service = instance.shared_services.get(option.shared or "")
-            firsts = [option.first_year, service.first_year if service else None]
-            first = max((y for y in firsts if y is not None), default=None)
             series: Series = {}
-            for year in instance.option_years(first):
+            for year in instance.supply_years(option):
                 choices.options[(iid, oid, year)] = problem.add_variable(
                     row_name("units", iid, oid, year), 0, None
                 )

@@ -119,9 +119,19 @@ def with_option(instance: Instance, iid: str, oid: str, **changes: Any) -> Insta
 
 
 def forced(instance: Instance, iid: str, oid: str) -> Instance:
-    """A copy of `instance` where `oid` is the only option of `iid` on offer."""
-    for other in instance.interventions[iid].offered():
-        if other != oid:
+    """A copy of `instance` where `oid` is the only option of `iid` on offer from its first year;
+    before that the other options stay on offer, so a late-starting option is bridged by them
+    rather than leaving the service with no supplier."""
+    item = instance.interventions[iid]
+    years = instance.supply_years(item.offered()[oid])
+    start = years[0] if years else instance.plan_years[-1] + 1
+    for other, option in item.offered().items():
+        if other == oid:
+            continue
+        if any(y < start for y in instance.supply_years(option)):
+            last = min(option.last_year or start - 1, start - 1)
+            instance = with_option(instance, iid, other, last_year=last)
+        else:
             instance = with_option(instance, iid, other, available=False)
     return instance
 

@@ -310,7 +310,9 @@ def _table(title: str, columns: Iterable[str]) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
     for index, column in enumerate(columns):
         first = index == 0
-        table.add_column(column, justify="left" if first else "right", no_wrap=first)
+        table.add_column(
+            column, justify="left" if first else "right", no_wrap=first, overflow="fold"
+        )
     return table
 
 

@@ -82,6 +82,11 @@ class SupplyOption(Strict):
     first_year: int | None = field(
         "first plan year it can supply (default: the first plan year)", "year", default=None
     )
+    last_year: int | None = field(
+        "last plan year it can supply, such as a contract's end (default: the last plan year)",
+        "year",
+        default=None,
+    )
     available: bool = field(
         "false: not on offer (for scenarios, and for comparing forced choices)", "", default=True
     )
@@ -479,9 +484,21 @@ class Instance(Strict):
         host = self.shared_services.get(option.shared)
         return host.provider if host is not None else None
 
-    def option_years(self, first_year: int | None) -> list[int]:
-        """Plan years from `first_year` (every plan year if None)."""
-        return [y for y in self.plan_years if first_year is None or y >= first_year]
+    def option_years(self, first_year: int | None, last_year: int | None = None) -> list[int]:
+        """Plan years from `first_year` to `last_year` (None: no limit on that side)."""
+        return [
+            y
+            for y in self.plan_years
+            if (first_year is None or y >= first_year) and (last_year is None or y <= last_year)
+        ]
+
+    def supply_years(self, option: SupplyOption) -> list[int]:
+        """Plan years an option can supply: from its first year (and its shared service's) to
+        its last year."""
+        service = self.shared_services.get(option.shared or "")
+        firsts = [option.first_year, service.first_year if service is not None else None]
+        first = max((y for y in firsts if y is not None), default=None)
+        return self.option_years(first, option.last_year)
 
     def discount(self, year: int) -> float:
         """Discount factor of a plan year: 1 in the first plan year."""

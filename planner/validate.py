@@ -452,13 +452,6 @@ def _choice_reasons(item: Intervention, option: SupplyOption) -> list[str]:
     return reasons
 
 
-def _option_years(instance: Instance, option: SupplyOption) -> list[int]:
-    """Plan years an option can supply: from its first_year and its shared service's."""
-    service = instance.shared_services.get(option.shared) if option.shared is not None else None
-    firsts = [option.first_year, service.first_year if service is not None else None]
-    return instance.option_years(max((y for y in firsts if y is not None), default=None))
-
-
 def check_supply(instance: Instance, document: Document) -> list[Problem]:
     """Make-or-buy options: who is paid, what is on offer, when, and how many units at most."""
     problems: list[Problem] = []
@@ -497,18 +490,17 @@ def check_supply(instance: Instance, document: Document) -> list[Problem]:
                     "set max_units: 0 instead)",
                 )
             )
-        supplied = {year for option in offered.values() for year in _option_years(instance, option)}
+        supplied = {year for option in offered.values() for year in instance.supply_years(option)}
         unsupplied = [year for year in years if year not in supplied]
         if offered and item.min_units and unsupplied:
-            # an option supplies from its first_year to the end: the unsupplied years come first
-            first = f"before {min(supplied)}" if supplied else "in any plan year"
             problems.append(
                 document.problem(
                     (*base, "min_units"),
                     f"min_units {item.min_units:g} cannot be met in "
                     f"{', '.join(map(str, unsupplied))}: no supply option on offer can supply "
-                    f"{first} (the options' first_year, or their shared services')",
-                    f"leave min_units out, or let an option supply from {years[0]}",
+                    "then (the options' first_year and last_year, or their shared services' "
+                    "first_year)",
+                    "leave min_units out, or let an option supply in every plan year",
                 )
             )
         for oid, option in item.supply.options.items():
@@ -561,6 +553,18 @@ def check_supply(instance: Instance, document: Document) -> list[Problem]:
                         "plan year",
                     )
                 )
+            last = option.last_year
+            if last is not None and (last < years[0] or last < (option.first_year or last)):
+                after = f"first_year {option.first_year}" if option.first_year else "the plan"
+                problems.append(
+                    document.problem(
+                        (*where, "last_year"),
+                        f"{last} is before {after} starts: the option is never available "
+                        "in the plan",
+                        f"use a plan year ({span}) no earlier than first_year, or leave "
+                        "last_year out for the last plan year",
+                    )
+                )
             # M of "units only if chosen": the smallest of these that is given
             bounds = [
                 (option.capacity, "capacity"),
@@ -584,7 +588,7 @@ def check_supply(instance: Instance, document: Document) -> list[Problem]:
                     )
             reasons = _choice_reasons(item, option)
             unknown_service = option.shared is not None and service is None  # check_references
-            in_plan = bool(_option_years(instance, option))  # else it gets no variables at all
+            in_plan = bool(instance.supply_years(option))  # else it gets no variables at all
             if reasons and not given and not unknown_service and in_plan:
                 problems.append(
                     document.problem(

@@ -76,6 +76,25 @@ def test_break_even_price_flips_the_decision_when_applied(
     assert (found.price > now) == used_now
 
 
+def test_forcing_a_late_starting_option_bridges_the_years_before_it(solver: str) -> None:
+    # the charity supplies from 2022 only: forced, the trust supplies 2021 and the charity
+    # 2022-2023 (500 + 150 set-up + 2 x 400 = 1,450), which is also free choice
+    clinic = item(5, max_units=100, min_units=100, supply={"options": {
+        "charity": {"provider": "charity", "mode": "buy", "unit_price": 4, "setup_cost": 150,
+                    "first_year": 2022},
+        "trust": {"provider": "trust", "mode": "buy", "unit_price": 5}}})  # fmt: skip
+    partners = {p: {"name": p} for p in ("trust", "charity")}
+    data = instance(horizon=3, objective={"kind": "min_spend"}, partners=partners,
+                    interventions={"clinic": clinic})  # fmt: skip
+    result = compare(write_tmp(data), solver=solver)  # type: ignore[arg-type]
+    table = rows(result, "clinic")
+    assert table["charity"]["objective"] == approx(1450)
+    assert table["charity"]["value_lost"] == approx(0)
+    assert table["trust"]["objective"] == approx(1500)
+    assert table["trust"]["value_lost"] == approx(50)
+    assert table["free choice"]["option_name"] == "charity 2022-2023; trust 2021"
+
+
 def write_tmp(data: Data) -> Path:
     import tempfile
 

@@ -177,6 +177,24 @@ NEVER = "the option could never be used"
         ),
         (
             "max_units: 10",
+            "own: {mode: make, unit_price: 4, provider: gp, first_year: 2022, last_year: 2021}",
+            15,
+            "interventions.a.supply.options.own.last_year",
+            "2021 is before first_year 2022 starts: the option is never available in the plan",
+            "use a plan year (2021-2022) no earlier than first_year, or leave last_year out for "
+            "the last plan year",
+        ),
+        (
+            "max_units: 10",
+            "own: {mode: make, unit_price: 4, provider: gp, last_year: 2020}",
+            15,
+            "interventions.a.supply.options.own.last_year",
+            "2020 is before the plan starts: the option is never available in the plan",
+            "use a plan year (2021-2022) no earlier than first_year, or leave last_year out for "
+            "the last plan year",
+        ),
+        (
+            "max_units: 10",
             "own: {mode: make, unit_price: 4, provider: gp, available: false}",
             14,
             "interventions.a.supply.options",
@@ -290,9 +308,9 @@ def test_check_supply_minimum_units_before_any_option_can_supply(check: Check) -
     )
     assert one_problem(error) == (
         "instance.yaml:13: interventions.a.min_units: min_units 4 cannot be met in 2021: no "
-        "supply option on offer can supply before 2022 (the options' first_year, or their "
-        "shared services')\n"
-        "    fix: leave min_units out, or let an option supply from 2021"
+        "supply option on offer can supply then (the options' first_year and last_year, or "
+        "their shared services' first_year)\n"
+        "    fix: leave min_units out, or let an option supply in every plan year"
     )
 
 
