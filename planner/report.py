@@ -164,7 +164,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
         console.print(table)
 
     _print_supply(plan, console, currency)
-    priced = plan.shadow_prices[plan.shadow_prices["value_of_relaxing"] != 0]
+    priced = plan.shadow_prices[plan.shadow_prices["binding"].astype(bool)]
     if len(priced):
         table = _table(
             "Shadow prices: what relaxing each binding rule is worth",

@@ -424,6 +424,7 @@ def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
         # value in the objective's sense
         change = -dual if rule.sense == ">=" else dual
         value = _clean((change if model.maximise else -change) * rule.per)
+        off = _choice_is_off(model, rule.family, rule.key)
         rows.append(
             {
                 "family": rule.family,
@@ -437,13 +438,33 @@ def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
                 "per": rule.per,
                 "value_of_relaxing": value,
                 "objective_unit": unit,
-                "binding": value != 0,
-                "explanation": _explain(
+                "binding": value != 0 and not off,
+                "explanation": NOT_CHOSEN
+                if off and value != 0
+                else _explain(
                     model, rule.family, rule.subject, rule.year, rule.unit, rule.per, value, unit
                 ),
             }
         )
     return pd.DataFrame(rows, columns=SHADOW_PRICE_COLUMNS)
+
+
+NOT_CHOSEN = (
+    "the option or shared service is not chosen this year: the price is what supply through it "
+    "would be worth without its fixed and set-up costs; planner compare gives the value of "
+    "choosing it"
+)
+
+
+def _choice_is_off(model: Model, family: str, key: tuple[str | int, ...]) -> bool:
+    """Whether a supply row belongs to an option or shared service switched off in the plan."""
+    if family in ("option_capacity", "minimum_volume", "shared_use"):
+        on = model.chosen.get(key)  # type: ignore[arg-type]
+    elif family == "shared_capacity":
+        on = model.opened.get(key)  # type: ignore[arg-type]
+    else:
+        return False
+    return on is not None and _value(on) < 0.5
 
 
 def _explain(

@@ -258,3 +258,17 @@ def test_several_acute_trusts_share_an_outcomes_tariff(solve: Solve) -> None:
     assert one(plan.partners, partner="trust_a", year=2021)["income"] == approx(48_000)
     assert one(plan.partners, partner="trust_b", year=2021)["income"] == approx(32_000)
     assert one(plan.partners, partner="trust_a", year=2021)["baseline_income"] == approx(60_000)
+
+
+def test_rows_of_an_unchosen_option_are_not_reported_as_binding(solve: Solve) -> None:
+    # buying at £4 with a £700 fixed cost loses (125 contacts, 1.25 QALY) to making (160, 1.6),
+    # but with the choice fixed at "no", one contact bought would be worth 0.01 - 4 x 0.002 QALY
+    # (the envelope's price): a price of supply without the fixed cost, not of a binding rule
+    data = fixed_cost_choice(buy_price=4.0)
+    data["interventions"]["clinic"]["supply"]["options"]["buy"]["fixed_cost"] = 700
+    plan = solve(data)
+    assert plan.summary["objective"] == approx(1.6)
+    row = price(plan, "option_capacity__clinic__buy__2021")
+    assert row["value_of_relaxing"] == approx(0.01 - 4 * 0.002)
+    assert not row["binding"]
+    assert row["explanation"].startswith("the option or shared service is not chosen this year")
