@@ -172,7 +172,7 @@ def break_even(
         return option_used(changed, iid, oid, solver, time_limit)
 
     def no_plan(status: Status, price: float) -> BreakEven:
-        return BreakEven(None, f"no plan ({status.value}) at a unit price of {money}{price:,.2f}")
+        return BreakEven(None, f"no plan ({status.value}) at {money}{price:,.2f}")
 
     in_plan = used(now)
     if isinstance(in_plan, Status):
@@ -186,20 +186,14 @@ def break_even(
             if not state:
                 break
             if high >= PRICE_CEILING * max(now, 1.0):
-                return BreakEven(
-                    None, f"stays in the plan at any unit price up to {money}{high:,.0f}"
-                )
+                return BreakEven(None, f"stays in at any price up to {money}{high:,.0f}")
             low, high = high, high * 2
     else:
         state = used(0.0)
         if isinstance(state, Status):
             return no_plan(state, 0.0)
         if not state:
-            return BreakEven(
-                None,
-                "stays out of the plan even at a unit price of 0: its fixed or set-up cost, "
-                "capacity, minimum volume or first year keep it out",
-            )
+            return BreakEven(None, f"stays out even at {money}0")
         low, high = 0.0, now
     # the option is used at `low` and not at `high`: narrow the bracket
     while high - low > precision:

@@ -239,7 +239,7 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
         return money(value, currency) if unit == CURRENCY_SYMBOL[currency] else number(value)
 
     console.print(f"\n[bold]{s['title']}[/bold]  (solver {s['solver']})")
-    measure = "spend" if unit == CURRENCY_SYMBOL[currency] else f"{unit}"
+    measure = "discounted spend" if unit == CURRENCY_SYMBOL[currency] else unit
     for decision, rows in comparison.decisions.groupby("decision", sort=False):
         free = rows.iloc[0]
         table = _table(
