@@ -43,7 +43,8 @@ class Model:
 
     `options` holds units bought through each supply option, `chosen` the yes/no choice of an
     option (where one is needed), `opened` a shared service's, `funded` an indivisible
-    programme's; `costs` is every payment out of the envelope, by partner and year.
+    programme's, `starts` the start of each choice with a set-up cost; `option_cost` and
+    `service_cost` are what each option and shared service costs in a year.
     """
 
     instance: Instance
@@ -428,6 +429,9 @@ def _partner_money(
     external: dict[tuple[str, int], pulp.LpAffineExpression] = {}
     baseline_income: dict[str, float] = {}
     baseline_external: dict[str, float] = {}
+    received: dict[tuple[str | None, int], list[pulp.LpAffineExpression]] = {}
+    for who, year, amount, _ in payments:
+        received.setdefault((who, year), []).append(amount)
     for pid, partner in instance.partners.items():
         borne = {
             oid: instance.outcomes[oid].tariff
@@ -455,7 +459,7 @@ def _partner_money(
         share = instance.savings.shares.get(pid, 0.0) if instance.savings.rule == "share" else 0.0
         for year in instance.plan_years:
             expression = pulp.lpSum(
-                [a for who, y, a, _ in payments if who == pid and y == year]
+                received.get((pid, year), [])
                 + [-tariff * level[(oid, year)] for oid, tariff in borne.items()]
             )
             if share and envelope is not None:
