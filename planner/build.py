@@ -35,6 +35,7 @@ class Rule:
     year: int | None
     unit: str  # unit of the right-hand side
     per: float = 1.0  # shadow prices are reported per this many units of the right-hand side
+    rhs: float = 0.0  # the right-hand side as the rule states it (before PuLP moves constants)
 
 
 @dataclass
@@ -106,7 +107,7 @@ class Model:
             row = lhs >= rhs
         else:
             row = lhs == rhs
-        meaning = Rule(family, key, name, sense, rule, subject, year, unit, per)
+        meaning = Rule(family, key, name, sense, rule, subject, year, unit, per, float(rhs))
         self.registry[(family, key)] = (meaning, self.problem.addConstraint(row, name))
 
     def money(self) -> str:

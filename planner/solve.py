@@ -121,7 +121,7 @@ def _run(model: Model, solver: SolverName, time_limit: float | None, mip: bool) 
         else pulp.COIN_CMD(msg=False, timeLimit=time_limit, mip=mip, gapRel=0.0)  # type: ignore[no-untyped-call]
     )
     try:
-        with _quiet_stdout():
+        with quiet_stdout():
             stats = model.problem.solve(backend)
     except Exception as exc:  # a crashed or missing solver is an outcome, not a traceback
         return Solution(Status.ERROR, solver, None, {}, {}, {}, f"{solver} failed: {exc}")
@@ -194,7 +194,7 @@ def _objective_value(model: Model) -> float:
 
 
 @contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
+def quiet_stdout() -> Iterator[None]:
     """Silence what solver libraries print straight to file descriptor 1 (the HiGHS banner)."""
     try:
         fd = sys.stdout.fileno()
