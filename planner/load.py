@@ -1,20 +1,25 @@
 """Load: read an instance and its pathway model, merge them, apply a scenario.
 
 YAML is read safely, duplicate keys are errors, and every field keeps the file and line it came
-from so that validation can point at it. Nothing here knows about PuLP or the schema's types.
+from so that validation can point at it. An Excel workbook (.xlsx) holds a whole instance, its
+pathway model merged in, and is read by planner/excel.py; its fields keep their sheet and cell.
+Nothing here knows about PuLP or (for YAML) the schema's types.
 """
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from planner.errors import FieldPath, InputError, Problem, display_path
+from planner.errors import Cell, FieldPath, InputError, Problem, display_path
 
-Origin = tuple[str, int]  # (file as shown to the user, line)
+Origin = tuple[str, int | Cell]  # (file as shown to the user, line in YAML or cell in a workbook)
+WORKBOOKS = (".xlsx", ".xlsm")  # read by planner/excel.py
+SPREADSHEETS = (".xls", ".ods", ".csv", ".numbers")  # not read: the user is told to save as .xlsx
 
 MODEL_KEYS = (
     "pathway",
@@ -46,8 +51,10 @@ class Document:
         return (display_path(self.instance_file), 0)
 
     def problem(self, path: FieldPath, message: str, fix: str) -> Problem:
-        file, line = self.origin(path)
-        return Problem(file=file, path=path, message=message, fix=fix, line=line or None)
+        file, where = self.origin(path)
+        if isinstance(where, Cell):
+            return Problem(file=file, path=path, message=message, fix=fix, cell=where)
+        return Problem(file=file, path=path, message=message, fix=fix, line=where or None)
 
 
 def read_yaml(path: Path) -> tuple[dict[str, Any], dict[FieldPath, Origin]]:
@@ -132,10 +139,30 @@ def deep_merge(base: Any, override: Any) -> Any:
     return merged
 
 
+def read_instance(path: Path) -> tuple[dict[str, Any], dict[FieldPath, Origin]]:
+    """Read an instance file: an Excel workbook by its suffix (.xlsx, .xlsm), else YAML."""
+    suffix = path.suffix.lower()
+    if suffix in WORKBOOKS:
+        from planner.excel import read_workbook
+
+        return read_workbook(path)
+    if suffix in SPREADSHEETS:
+        fix = "save it as an Excel workbook (.xlsx), or write the instance in YAML"
+        raise InputError(
+            [
+                Problem(
+                    display_path(path), (), f"is a {suffix} file, which planner does not read", fix
+                )
+            ]
+        )
+    return read_yaml(path)
+
+
 def load(instance_path: str | Path, scenario: str | None = None) -> Document:
-    """Read an instance, merge its pathway model under it and apply `scenario` if named."""
+    """Read an instance (YAML, or an Excel workbook), merge its pathway model under it and
+    apply `scenario` if named."""
     path = Path(instance_path)
-    data, origins = read_yaml(path)
+    data, origins = read_instance(path)
     shown = display_path(path)
     document = Document(data={}, instance_file=path, scenario=scenario)
     problems: list[Problem] = []
@@ -144,7 +171,7 @@ def load(instance_path: str | Path, scenario: str | None = None) -> Document:
     merged: dict[str, Any] = {}
     if model_ref is not None:
         if not isinstance(model_ref, str):
-            line = origins.get(("model",), (shown, 0))[1]
+            line = typing.cast(int, origins.get(("model",), (shown, 0))[1])
             fix = "give the pathway model's path relative to this file"
             raise InputError([Problem(shown, ("model",), "must be a file path", fix, line)])
         model_path = (path.parent / model_ref).resolve()
@@ -155,7 +182,7 @@ def load(instance_path: str | Path, scenario: str | None = None) -> Document:
             if key not in MODEL_KEYS:
                 allowed = ", ".join(MODEL_KEYS)
                 fix = f"remove it or check the spelling; a pathway model has: {allowed}"
-                line = model_origins[(key,)][1]
+                line = typing.cast(int, model_origins[(key,)][1])
                 problems.append(
                     Problem(model_shown, (key,), "is not a pathway-model field", fix, line)
                 )
@@ -189,9 +216,12 @@ def load(instance_path: str | Path, scenario: str | None = None) -> Document:
                 else "none"
             )
             fix = f"use one of the scenarios this instance defines ({known})"
-            line = origins.get(("scenarios",), (shown, 0))[1]
+            where = origins.get(("scenarios",), (shown, 0))[1]
+            message = f"has no scenario '{scenario}'"
             problems.append(
-                Problem(shown, ("scenarios",), f"has no scenario '{scenario}'", fix, line or None)
+                Problem(shown, ("scenarios",), message, fix, cell=where)
+                if isinstance(where, Cell)
+                else Problem(shown, ("scenarios",), message, fix, where or None)
             )
         else:
             overrides = scenarios[scenario]

@@ -8,11 +8,12 @@ write is never replaced, and neither is one that holds an input file.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,7 @@ MONEY_COLUMNS = {
     "least_headroom",
     "worst_net_change",
     "unspent",
+    "envelope",
 }
 PRICE_COLUMNS = {"unit_cost", "unit_price", "break_even_price"}  # money to the penny
 FIXED_DATE = dt.datetime(2000, 1, 1)  # workbook metadata date: the same bytes on every run
@@ -319,9 +321,69 @@ def _table(title: str, columns: Iterable[str]) -> Table:
 # --- files -----------------------------------------------------------------------------------
 
 
+PLAN_FACTS = ("instance", "title", "scenario", "solver", "status", "objective_kind", "objective",
+              "objective_unit", "problem", "mip_gap")  # fmt: skip
+ABOUT_MEANING = {
+    "planner_version": "version of planner that wrote these files",
+    "instance": "the instance file solved (as given, relative to the working folder)",
+    "instance_sha256": "SHA-256 of the instance file's bytes: the same hash, the same input",
+    "model": "the pathway model file merged under the instance",
+    "model_sha256": "SHA-256 of the pathway model file's bytes",
+    "instance_name": "the instance's name",
+    "title": "the instance's title",
+    "scenario": "the scenario applied; empty for the base instance",
+    "base": "the scenario applied before analysing make-or-buy decisions; empty for none",
+    "solver": "the solver that found the plan (highs or cbc)",
+    "status": "solver status: a plan is always optimal",
+    "objective_kind": "what the plan optimises",
+    "objective": "the optimal objective value, discounted",
+    "objective_unit": "unit of the objective",
+    "problem": "LP, or MILP where the plan has yes/no choices",
+    "mip_gap": "gap to the best bound the solver proved; 0: proven optimal; empty for an LP",
+    "decisions": "the make-or-buy decisions compared",
+    "scenarios": "the scenarios compared with the base",
+    "python_version": "version of Python",
+}
+
+
+def about_rows(facts: Mapping[str, Any], inputs: Iterable[Path] = ()) -> list[tuple[str, Any, str]]:
+    """The rows of the `about` sheet: planner's version, each input file with its SHA-256, the
+    run's facts (scenario, solver, status, objective...) and the versions of the libraries that
+    solved it. The first input is the instance, the others its pathway model."""
+    import importlib.metadata
+    import platform
+
+    from planner import __version__
+
+    rows: list[tuple[str, Any, str]] = [("planner_version", __version__, "")]
+    for index, source in enumerate(inputs):
+        label = "instance" if index == 0 else "model"
+        try:
+            digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+        except OSError as exc:
+            digest = f"unreadable ({exc.strerror or exc})"
+        rows += [(label, display_path(Path(source)), ""), (f"{label}_sha256", digest, "")]
+    rows += [
+        ("instance_name" if name == "instance" else name, value, "")
+        for name, value in facts.items()
+    ]
+    for package in ("pulp", "highspy", "cbcbox"):
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        rows.append((f"{package}_version", version, f"version of {package}"))
+    rows.append(("python_version", platform.python_version(), ""))
+    return [(name, value, meaning or ABOUT_MEANING.get(name, "")) for name, value, meaning in rows]
+
+
 def write_outputs(plan: Plan, out_dir: str | Path, inputs: Iterable[Path] = ()) -> list[Path]:
-    """Write every table of a plan as CSV and all of them as plan.xlsx into `out_dir`."""
-    return write_tables(plan.tables(), out_dir, "plan.xlsx", plan.summary["currency"], inputs)
+    """Write every table of a plan as CSV, and all of them as plan.xlsx with an `about` sheet
+    (inputs and their hashes, scenario, solver, status, versions), into `out_dir`."""
+    facts = {name: plan.summary[name] for name in PLAN_FACTS if name in plan.summary}
+    return write_tables(
+        plan.tables(), out_dir, "plan.xlsx", plan.summary["currency"], inputs, facts
+    )
 
 
 def write_tables(
@@ -330,9 +392,13 @@ def write_tables(
     workbook: str,
     currency: str,
     inputs: Iterable[Path] = (),
+    facts: Mapping[str, Any] | None = None,
 ) -> list[Path]:
     """Write each table as CSV and all of them as one workbook into `out_dir`, whole or not at
-    all; the files in the folder afterwards."""
+    all; the files in the folder afterwards. The workbook's last sheet, `about`, records the
+    inputs (with their SHA-256), `facts` about the run and the versions behind the numbers.
+    Text that starts like a formula is written so that no spreadsheet runs it."""
+    inputs = [Path(p) for p in inputs]
     target = Path(out_dir).resolve()
     _refuse_unsafe(target, [Path(p).resolve() for p in inputs])
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -342,10 +408,10 @@ def write_tables(
     os.chmod(staging, 0o777 & ~umask)
     try:
         for name, frame in tables.items():
-            frame.to_csv(
+            safe_csv(frame).to_csv(
                 staging / f"{name}.csv", index=False, float_format="%.10g", lineterminator="\n"
             )
-        _write_workbook(tables, staging / workbook, currency)
+        _write_workbook(tables, staging / workbook, currency, about_rows(facts or {}, inputs))
         (staging / MARKER).write_text(
             "written by planner; this folder is replaced on the next run\n"
         )
@@ -386,8 +452,34 @@ def _swap_into_place(staging: Path, target: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
-def _write_workbook(tables: dict[str, pd.DataFrame], path: Path, currency: str) -> None:
-    """One flat, filterable sheet per table; money formatted; text never read as a formula."""
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as a formula
+
+
+def safe_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with each text value that starts like a formula (=, +, -, @, tab, carriage
+    return) prefixed with an apostrophe, so that a spreadsheet opening the CSV shows the text
+    and never runs it; numbers are untouched."""
+
+    def guard(value: Any) -> Any:
+        return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if not text:
+        return frame
+    safe = frame.copy()
+    for column in text:
+        safe[column] = frame[column].map(guard)
+    return safe
+
+
+def _write_workbook(
+    tables: dict[str, pd.DataFrame],
+    path: Path,
+    currency: str,
+    about: list[tuple[str, Any, str]] | None = None,
+) -> None:
+    """One flat, filterable sheet per table, then `about`; money formatted; text is written as
+    text (never a formula, whatever it starts with)."""
     options = {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": False}
     workbook = xlsxwriter.Workbook(str(path), options)
     workbook.set_properties(
@@ -415,6 +507,17 @@ def _write_workbook(tables: dict[str, pd.DataFrame], path: Path, currency: str) 
                 _write_cell(sheet, row, col, value)
         sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
         sheet.freeze_panes(1, 0)
+    if about is not None:
+        sheet = workbook.add_worksheet("about")
+        for col, (column, width) in enumerate((("field", 18), ("value", 66), ("meaning", 70))):
+            sheet.write_string(0, col, column, header)
+            sheet.set_column(col, col, width, figure if column == "value" else None)
+        for row, values in enumerate(about, start=1):
+            for col, value in enumerate(values):
+                if value != "":  # does not apply: an empty cell
+                    _write_cell(sheet, row, col, value)
+        sheet.autofilter(0, 0, len(about), 2)
+        sheet.freeze_panes(1, 0)
     workbook.close()
 
 
@@ -426,4 +529,4 @@ def _write_cell(sheet: Any, row: int, col: int, value: Any) -> None:
     elif isinstance(value, int | float):
         sheet.write_number(row, col, float(value))
     else:
-        sheet.write_string(row, col, str(value))
+        sheet.write_string(row, col, str(value))  # text, even "=...": never a formula
