@@ -9,12 +9,17 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from planner.errors import InputError, NoPlanError, PlannerError, Problem, display_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from planner.schema import Instance
 
 EXIT_INPUT = 2
 EXIT_STATUS = {"infeasible": 3, "unbounded": 4, "time_limit": 5, "error": 6}
@@ -68,6 +73,7 @@ def solve(
     from planner import solve as run_solver
     from planner.report import print_plan, write_outputs
 
+    model = None
     try:
         path = instance if instance is not None else default_instance()
         document = load(path, scenario)
@@ -80,9 +86,69 @@ def solve(
         inputs = [document.instance_file] + ([document.model_file] if document.model_file else [])
         written = write_outputs(plan, folder, inputs)
     except PlannerError as exc:
-        raise _fail(exc) from None
+        failure = _fail(exc)
+        if isinstance(exc, NoPlanError) and exc.status == "infeasible" and model is not None:
+            _explain_infeasible(model.instance, path, scenario, solver.value, time_limit)
+        raise failure from None
     names = ", ".join(p.name for p in written if not p.name.startswith("."))
     console.print(f"\nWrote {names} to {display_path(folder)}", soft_wrap=True)
+
+
+def _explain_infeasible(
+    instance: Instance, path: Path, scenario: str | None, solver: str, time_limit: float | None
+) -> None:
+    """A short diagnosis of an infeasible plan on stderr: the smallest relaxation, the
+    alternatives and the conflicting rules (planner diagnose gives it in full)."""
+    from planner.diagnose import brief, diagnose
+
+    try:
+        found = diagnose(instance, scenario, solver, time_limit=time_limit)  # type: ignore[arg-type]
+    except PlannerError as exc:
+        errors.print(f"Could not diagnose: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return
+    lines = brief(found, display_path(path))
+    errors.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def diagnose(
+    instance: Annotated[
+        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
+    ] = None,
+    scenario: Annotated[str | None, typer.Option(help="Named scenario to apply.")] = None,
+    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    relax: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Rule family the board may relax (repeat; default: envelope, outcome_floor, "
+            "partner_risk_limit, partner_gain_cap, minimum_units, group_need; also capacity, "
+            "resource, ramp_up, ramp_down, ramp_up_share, ramp_down_share)."
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Solver time limit in seconds, per solve.")
+    ] = None,
+) -> None:
+    """Say why an instance has no plan: the smallest relaxation that makes one, the
+    alternatives, and an irreducible set of conflicting rules. Exits 0 once diagnosed (or when
+    a plan exists)."""
+    from planner.diagnose import check_families, print_diagnosis
+    from planner.diagnose import diagnose as run_diagnose
+
+    try:
+        families = check_families(relax)
+    except ValueError as exc:
+        errors.print(f"--relax: {exc}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_INPUT) from None
+    try:
+        path = instance if instance is not None else default_instance()
+        found = run_diagnose(path, scenario, solver.value, families=families, time_limit=time_limit)
+        status = found.summary["status"]
+        if status not in ("optimal", "infeasible"):  # unbounded, stopped: nothing to diagnose
+            raise NoPlanError(status, found.summary["message"])
+    except PlannerError as exc:
+        raise _fail(exc) from None
+    print_diagnosis(found, console)
 
 
 @app.command()
@@ -115,9 +181,12 @@ def compare(
         print_comparison(comparison, console)
         name = comparison.summary["instance"]
         folder = out or Path("results") / f"{name}-compare"
+        facts = {k: comparison.summary[k] for k in ("instance", "title", "base", "solver",
+                 "objective_kind", "objective_unit", "decisions", "scenarios")}  # fmt: skip
         written = write_tables(
-            comparison.tables(), folder, "compare.xlsx", comparison.summary["currency"], [path]
-        )
+            comparison.tables(), folder, "compare.xlsx", comparison.summary["currency"],
+            _inputs(path), facts,
+        )  # fmt: skip
     except PlannerError as exc:
         raise _fail(exc) from None
     names = ", ".join(p.name for p in written if not p.name.startswith("."))
@@ -155,6 +224,191 @@ def check(
     if scenario:
         checked = f"scenario '{scenario}'"
     console.print(f"{display_path(instance)}: {checked} valid", soft_wrap=True)
+
+
+@app.command()
+def report(
+    instance: Annotated[
+        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
+    ] = None,
+    scenario: Annotated[str | None, typer.Option(help="Named scenario to apply.")] = None,
+    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="HTML file to write; the Markdown version goes beside it as .md "
+            "(default: results/<instance>[-<scenario>]-report.html)."
+        ),
+    ] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
+    frontier: Annotated[
+        bool, typer.Option(help="Include the envelope frontier (70%-130% of the envelope).")
+    ] = True,
+) -> None:
+    """Write the business-case report: one self-contained HTML file and a Markdown twin."""
+    from planner import build, load, make_plan, validate
+    from planner import solve as run_solver
+    from planner.document import build_report, report_paths, write_report
+
+    try:
+        path = instance if instance is not None else default_instance()
+        document = load(path, scenario)
+        checked = validate(document)
+        inputs = [document.instance_file] + ([document.model_file] if document.model_file else [])
+        target = out or Path("results") / (
+            checked.name + (f"-{scenario}" if scenario else "") + "-report.html"
+        )
+        report_paths(target, inputs)  # refuse an unsafe --out before any solving
+        model = build(checked)
+        plan = make_plan(model, run_solver(model, solver.value, time_limit), scenario)
+        points, note = (
+            _frontier_points(checked, solver.value)
+            if frontier
+            else (None, "left out with --no-frontier")
+        )
+        written = write_report(build_report(plan, checked, inputs, points, note), target, inputs)
+    except PlannerError as exc:
+        raise _fail(exc) from None
+    names = " and ".join(p.name for p in written)
+    console.print(f"Wrote {names} to {display_path(written[0].parent)}", soft_wrap=True)
+
+
+def _frontier_points(instance: Instance, solver: str) -> tuple[pd.DataFrame | None, str]:
+    """The envelope frontier's points for the report, or None and the reason it is left out."""
+    import importlib
+
+    if instance.envelope is None:
+        return None, "the instance has no envelope to vary"
+    try:  # planner.sensitivity is optional here: the report stands without its frontier
+        envelope_frontier = importlib.import_module("planner.sensitivity").envelope_frontier
+    except (ImportError, AttributeError):
+        return None, "this version of planner has no envelope frontier (planner.sensitivity)"
+    try:
+        computed = envelope_frontier(instance, solver=solver)
+    except PlannerError as exc:
+        return None, f"it could not be computed ({exc})"
+    return computed.points, ""
+
+
+def _inputs(path: Path) -> list[Path]:
+    """The instance file and the pathway model it names (for the workbook's `about` sheet)."""
+    from planner import load
+
+    document = load(path)
+    return [document.instance_file] + ([document.model_file] if document.model_file else [])
+
+
+@app.command()
+def template(
+    out: Annotated[Path, typer.Option(help="Workbook to write (.xlsx).")],
+    from_: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Instance to write into the workbook (YAML or a workbook; its pathway model is "
+            "merged in). Default: an empty template.",
+        ),
+    ] = None,
+    replace: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
+) -> None:
+    """Write an Excel workbook with one sheet per input table, to fill in and solve with
+    `planner solve plan.xlsx`."""
+    from planner.excel import write_template
+
+    try:
+        written = write_template(out, from_, replace)
+    except PlannerError as exc:
+        raise _fail(exc) from None
+    what = f"{display_path(from_)} as a workbook" if from_ else "an empty template"
+    console.print(f"Wrote {what} to {display_path(written)}", soft_wrap=True)
+
+
+@app.command()
+def frontier(
+    instance: Annotated[
+        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
+    ] = None,
+    scenario: Annotated[str | None, typer.Option(help="Named scenario to apply.")] = None,
+    floor: Annotated[
+        str | None, typer.Option(help="Floor whose trade-off curve to trace (a floor's id).")
+    ] = None,
+    low: Annotated[float, typer.Option(help="Lowest envelope, as a share of the plan's.")] = 0.7,
+    high: Annotated[float, typer.Option(help="Highest envelope, as a share of the plan's.")] = 1.3,
+    floor_low: Annotated[
+        float | None, typer.Option(help="Lowest level of --floor (default: 10% below it).")
+    ] = None,
+    floor_high: Annotated[
+        float | None, typer.Option(help="Highest level of --floor (default: 10% above it).")
+    ] = None,
+    steps: Annotated[int, typer.Option(help="Grid steps between --low and --high.")] = 12,
+    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: results/<instance>[-<scenario>]-frontier)."),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Solver time limit in seconds, per solve.")
+    ] = None,
+) -> None:
+    """Sensitivity: the envelope frontier with its breakpoints (and a floor's trade-off), and
+    how far each price, cost and health gain holds; written as CSV and frontier.xlsx."""
+    from planner import load, validate
+    from planner.report import write_tables
+    from planner.sensitivity import (
+        envelope_frontier,
+        floor_tradeoff,
+        print_sensitivity,
+        ranges,
+        tables,
+    )
+
+    try:
+        path = instance if instance is not None else default_instance()
+        document = load(path, scenario)
+        checked = validate(document)
+        inputs = [document.instance_file] + ([document.model_file] if document.model_file else [])
+        curve = envelope_frontier(
+            checked, low, high, solver.value, steps=steps, time_limit=time_limit
+        )
+        trade = None
+        if floor:
+            trade = floor_tradeoff(
+                checked, floor, floor_low, floor_high, solver.value, time_limit=time_limit
+            )
+        try:
+            found, status, note = ranges(checked, None, solver.value, time_limit), "optimal", ""
+        except NoPlanError as exc:
+            found, status, note = None, exc.status, str(exc)
+        facts = {
+            "instance": checked.name,
+            "title": checked.title or checked.name,
+            "scenario": scenario or "",
+            "solver": solver.value,
+            "status": status,
+            "objective_kind": checked.objective.kind,
+            "low": low,
+            "high": high,
+            "floor": floor or "",
+            "message": note,
+        }
+        print_sensitivity(checked, curve, trade, found, console)
+        if note:
+            console.print(f"No ranges: {note}", soft_wrap=True, highlight=False)
+        folder = out or Path("results") / (
+            checked.name + (f"-{scenario}" if scenario else "") + "-frontier"
+        )
+        written = write_tables(
+            tables(curve, trade, found, facts),
+            folder,
+            "frontier.xlsx",
+            checked.currency,
+            inputs,
+            facts,
+        )
+    except PlannerError as exc:
+        raise _fail(exc) from None
+    names = ", ".join(p.name for p in written if not p.name.startswith("."))
+    console.print(f"\nWrote {names} to {display_path(folder)}", soft_wrap=True)
 
 
 def main() -> None:
