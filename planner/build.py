@@ -9,7 +9,7 @@ and held in the registry with its business meaning, so each shadow price can be 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -172,8 +172,12 @@ class Choices:
     starts: dict[tuple[str, ...], dict[int, pulp.LpVariable]] = field(default_factory=dict)
 
 
-def build(instance: Instance) -> Model:
-    """The model of `instance`: variables, expressions, every constraint family, the objective."""
+def build(
+    instance: Instance, families: Sequence[Callable[[Model], None]] | None = None
+) -> Model:
+    """The model of `instance`: variables, expressions, the constraint families (default: every
+    one in FAMILIES; a caller that states some rules itself, such as risk-aware planning over
+    sampled scenarios, passes the others), the objective."""
     sense = pulp.LpMinimize if instance.objective.kind == "min_spend" else pulp.LpMaximize
     problem = pulp.LpProblem(instance.name, sense)
     years = instance.plan_years
@@ -267,7 +271,7 @@ def build(instance: Instance) -> Model:
         option_cost=option_cost,
         service_cost=service_cost,
     )
-    for add_family in FAMILIES:
+    for add_family in FAMILIES if families is None else families:
         add_family(model)
     problem.setObjective(objective(model))
     return model
