@@ -1,0 +1,1551 @@
+"""Uncertainty: distributions on a plan's numbers, seeded draws, and what they do to the plan.
+
+An instance's `uncertainty` section gives some of its numbers (an effect, a health gain, a unit
+cost, a baseline) a distribution; the number written at the field is the point value, which the
+deterministic plan uses. `sample` draws instances from those distributions; `analyse` (a) holds
+the deterministic plan fixed and reads each draw's outcomes, health gain, spend and partners'
+income, and (b) solves each draw again to show how the best mix moves. docs/uncertainty.md gives
+the rules: kinds and their numbers, truncation to a field's domain, relative multipliers, seeds.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import types
+import typing
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Any, get_args, get_origin
+
+import annotated_types
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
+
+from planner.build import Model, build
+from planner.errors import FieldPath, InputError, PlannerError, Problem, dotted
+from planner.load import Document
+from planner.result import TOLERANCE, Plan, health_in_year, make_plan
+from planner.schema import Instance, UncertainParameter
+from planner.solve import Solution, SolverName, Status, solve
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+STRUCTURAL = ("fixed_cost", "setup_cost", "min_volume")  # above 0 or not decides yes/no variables
+TAKES: dict[str, tuple[str, ...]] = {
+    "range": ("low", "high"),
+    "triangular": ("low", "high", "mode"),
+    "normal": ("se", "mean"),
+    "lognormal": ("se", "sigma", "mean"),
+    "beta": ("se", "mean"),
+}
+NEEDS: dict[str, tuple[str, ...]] = {
+    "range": ("low", "high"),
+    "triangular": ("low", "high"),
+    "normal": ("se",),
+    "lognormal": (),  # se or sigma: checked on its own
+    "beta": ("se",),
+}
+MEANING = {
+    "low": "the least value",
+    "high": "the greatest value",
+    "se": "the standard error (the distribution's standard deviation)",
+}
+UNIT = NormalDist()
+EDGE = 1e-16  # quantiles are taken strictly inside (0, 1)
+
+
+# --- field paths and their domains ---------------------------------------------------------
+
+
+PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|\d+)((?:\[\d+\])*)")
+
+
+def parse_path(text: str) -> FieldPath | None:
+    """`interventions.a.tranches[0].health_gain` -> ("interventions", "a", "tranches", 0,
+    "health_gain"), the form error messages and scenario overrides use; a part of digits only
+    (a year) is a whole number. None when the text is not a field path."""
+    path: list[str | int] = []
+    for part in text.strip().split("."):
+        match = PART.fullmatch(part)
+        if match is None:
+            return None
+        name, positions = match.groups()
+        path.append(int(name) if name.isdigit() else name)
+        path += [int(p) for p in re.findall(r"\d+", positions)]
+    return tuple(path)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where a number may lie: between `low` and `high`, each bound closed unless marked open."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+
+    def below(self, value: float) -> bool:
+        """Whether `value` is under the least value allowed."""
+        return value < self.low or (self.low_open and value <= self.low)
+
+    def above(self, value: float) -> bool:
+        """Whether `value` is over the greatest value allowed."""
+        return value > self.high or (self.high_open and value >= self.high)
+
+    def scaled(self, point: float) -> Domain:
+        """The domain of a multiplier m of `point`: {m : m x point in this domain} (any m when
+        the point is 0: a multiple of 0 is 0)."""
+        if point == 0:
+            return Domain()
+        if point > 0:
+            return Domain(self.low / point, self.high / point, self.low_open, self.high_open)
+        return Domain(self.high / point, self.low / point, self.high_open, self.low_open)
+
+    def meet(self, other: Domain) -> Domain:
+        """Where both domains allow a value."""
+        low = max(self.low, other.low)
+        high = min(self.high, other.high)
+        low_open = (self.low_open and self.low == low) or (other.low_open and other.low == low)
+        high_open = (self.high_open and self.high == high) or (
+            other.high_open and other.high == high
+        )
+        return Domain(low, high, low_open, high_open)
+
+
+def _expand(annotation: Any, meta: tuple[Any, ...] = ()) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """Union and Annotated expanded to (member, constraints collected on the way)."""
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        base, *extra = get_args(annotation)
+        found: list[Any] = []
+        for item in extra:
+            found += list(item.metadata) if isinstance(item, FieldInfo) else [item]
+        yield from _expand(base, (*meta, *found))
+    elif origin in (typing.Union, types.UnionType):
+        for arg in get_args(annotation):
+            yield from _expand(arg, meta)
+    else:
+        yield annotation, meta
+
+
+def _schema_leaf(path: FieldPath) -> list[tuple[Any, tuple[Any, ...]]]:
+    """The schema's possible types at `path`, each with its constraints (ge, le...)."""
+    current: list[tuple[Any, tuple[Any, ...]]] = [(Instance, ())]
+    for part in path:
+        following: list[tuple[Any, tuple[Any, ...]]] = []
+        for annotation, meta in current:
+            for member, _ in _expand(annotation, meta):
+                origin = get_origin(member)
+                if isinstance(member, type) and issubclass(member, BaseModel):
+                    if isinstance(part, str) and part in member.model_fields:
+                        info = member.model_fields[part]
+                        following.append((info.annotation, tuple(info.metadata)))
+                elif origin is dict:
+                    following.append((get_args(member)[1], ()))
+                elif origin is list and isinstance(part, int):
+                    following.append((get_args(member)[0], ()))
+        current = following
+    return [m for annotation, meta in current for m in _expand(annotation, meta)]
+
+
+def field_domain(path: FieldPath) -> Domain | None:
+    """Where the real number at `path` may lie by the schema; None if it is not a real number
+    (a whole number, text, a mapping). Supply options' and shared services' fixed cost, set-up
+    cost and minimum volume must stay above 0 when uncertain: whether they are 0 decides which
+    yes/no choices the model has."""
+    members = [(t, meta) for t, meta in _schema_leaf(path) if t is float]
+    if not members:
+        return None
+    domain = Domain()
+    for constraint in members[0][1]:
+        if isinstance(constraint, annotated_types.Ge):
+            domain = domain.meet(Domain(low=float(constraint.ge)))  # type: ignore[arg-type]
+        elif isinstance(constraint, annotated_types.Gt):
+            domain = domain.meet(Domain(low=float(constraint.gt), low_open=True))  # type: ignore[arg-type]
+        elif isinstance(constraint, annotated_types.Le):
+            domain = domain.meet(Domain(high=float(constraint.le)))  # type: ignore[arg-type]
+        elif isinstance(constraint, annotated_types.Lt):
+            domain = domain.meet(Domain(high=float(constraint.lt), high_open=True))  # type: ignore[arg-type]
+    if _structural(path):
+        domain = domain.meet(Domain(low=0.0, low_open=True))
+    return domain
+
+
+def _structural(path: FieldPath) -> bool:
+    in_option = len(path) == 6 and path[0] == "interventions" and path[2:4] == ("supply", "options")
+    in_service = len(path) == 3 and path[0] == "shared_services"
+    return (in_option or in_service) and path[-1] in STRUCTURAL
+
+
+def _set(data: Any, path: FieldPath, value: float) -> None:
+    for part in path[:-1]:
+        data = data[part]
+    data[path[-1]] = value
+
+
+# --- parameters resolved against an instance -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """One number a parameter moves: where it is, its point value and its domain."""
+
+    path: FieldPath
+    point: float
+    domain: Domain
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A parameter of the uncertainty section resolved against an instance.
+
+    Its draw X is a value of the field (absolute) or a multiple of each field's value
+    (relative: the point is 1). `support` is where X may lie so that every field stays in its
+    domain; normal and lognormal draws are truncated to it.
+    """
+
+    pid: str
+    spec: UncertainParameter
+    targets: tuple[Target, ...]
+    support: Domain
+
+    @property
+    def point(self) -> float:
+        """X at the point values: the field's value, or 1 for a multiple."""
+        return 1.0 if self.spec.relative else self.targets[0].point
+
+    @property
+    def mean(self) -> float:
+        """The stated mean (normal, lognormal, beta), else the point."""
+        return self.spec.mean if self.spec.mean is not None else self.point
+
+    @property
+    def mode(self) -> float:
+        """The stated mode (triangular), else the point."""
+        return self.spec.mode if self.spec.mode is not None else self.point
+
+    def zero_width(self) -> bool:
+        """Whether the distribution is a single value (low == high, se or sigma 0)."""
+        spec = self.spec
+        if spec.distribution in ("range", "triangular"):
+            return spec.low == spec.high
+        spread = spec.sigma if spec.sigma is not None else spec.se
+        return not spread
+
+    def centre(self) -> float:
+        """The single value of a zero-width distribution."""
+        if self.spec.distribution in ("range", "triangular"):
+            return float(self.spec.low if self.spec.low is not None else self.point)
+        return self.mean
+
+    def draw(self, rng: np.random.Generator) -> float:
+        """One draw of X."""
+        spec = self.spec
+        if self.zero_width():
+            return self.centre()
+        kind = spec.distribution
+        if kind == "beta":
+            mean, se = self.mean, float(spec.se or 0.0)
+            k = mean * (1 - mean) / se**2 - 1
+            return float(rng.beta(mean * k, (1 - mean) * k))
+        u = float(rng.random())
+        low, high = float(spec.low or 0.0), float(spec.high or 0.0)
+        if kind == "range":
+            return low + (high - low) * u
+        if kind == "triangular":
+            mode, width = self.mode, high - low
+            if u < (mode - low) / width:
+                return low + math.sqrt(u * width * (mode - low))
+            return high - math.sqrt((1 - u) * width * (high - mode))
+        if kind == "normal":
+            se = float(spec.se or 0.0)
+            za = (self.support.low - self.mean) / se
+            zb = (self.support.high - self.mean) / se
+            return self.mean + se * _truncated_quantile(u, za, zb)
+        # lognormal on the magnitude, the sign kept; the point (or mean) is the mean
+        sign = 1.0 if self.mean > 0 else -1.0
+        size = abs(self.mean)
+        sigma = (
+            float(spec.sigma)
+            if spec.sigma is not None
+            else math.sqrt(math.log1p((float(spec.se or 0.0) / size) ** 2))
+        )
+        mu = math.log(size) - sigma**2 / 2
+        low_size, high_size = (
+            (self.support.low, self.support.high)
+            if sign > 0
+            else (-self.support.high, -self.support.low)
+        )
+        za = (math.log(low_size) - mu) / sigma if low_size > 0 else -math.inf
+        zb = (math.log(high_size) - mu) / sigma if high_size > 0 else -math.inf
+        return sign * math.exp(mu + sigma * _truncated_quantile(u, za, zb))
+
+    def values(self, x: float) -> list[tuple[FieldPath, float]]:
+        """Each field's number when the draw is `x`."""
+        if self.spec.relative:
+            return [(t.path, t.point * x) for t in self.targets]
+        return [(t.path, x) for t in self.targets]
+
+
+def _truncated_quantile(u: float, za: float, zb: float) -> float:
+    """The standard normal's quantile at `u` of its part between za and zb (inverse CDF)."""
+    fa = UNIT.cdf(za) if za > -math.inf else 0.0
+    fb = UNIT.cdf(zb) if zb < math.inf else 1.0
+    p = min(max(fa + u * (fb - fa), EDGE), 1 - EDGE)
+    return UNIT.inv_cdf(p)
+
+
+def _where(pid: str, *rest: str | int) -> FieldPath:
+    return ("uncertainty", "parameters", pid, *rest)
+
+
+def resolve(instance: Instance, document: Document) -> tuple[list[Parameter], list[Problem]]:
+    """The instance's uncertain parameters, and every problem with them (file, line, fix)."""
+    section = instance.uncertainty
+    if section is None:
+        return [], []
+    data = instance.model_dump()
+    parameters: list[Parameter] = []
+    problems: list[Problem] = []
+    claimed: dict[FieldPath, str] = {}
+    for pid, spec in section.parameters.items():
+        targets, found = _targets(pid, spec, data, document, claimed)
+        problems += found
+        if found or not targets:
+            continue
+        support = Domain()
+        for target in targets:
+            support = support.meet(
+                target.domain.scaled(target.point) if spec.relative else target.domain
+            )
+        parameter = Parameter(pid, spec, tuple(targets), support)
+        found = _law_problems(parameter, document)
+        problems += found
+        if not found:
+            parameters.append(parameter)
+    problems += _tranche_problems(instance, parameters, document)
+    return parameters, problems
+
+
+def _targets(
+    pid: str,
+    spec: UncertainParameter,
+    data: dict[str, Any],
+    document: Document,
+    claimed: dict[FieldPath, str],
+) -> tuple[list[Target], list[Problem]]:
+    """The numbers a parameter names, or the problems with how it names them."""
+    base = _where(pid)
+    if spec.field is not None and spec.fields is not None:
+        return [], [
+            document.problem(
+                base,
+                "gives both field and fields",
+                "keep field for one number, or fields for several that move together",
+            )
+        ]
+    if spec.field is None and not spec.fields:
+        return [], [
+            document.problem(
+                base,
+                "names no field" if spec.fields is None else "has an empty list of fields",
+                "give field: <the uncertain number, such as interventions.education.unit_cost> "
+                "(or fields: [...] for numbers that move together)",
+            )
+        ]
+    named = (
+        [((*base, "field"), spec.field)]
+        if spec.field is not None
+        else [((*base, "fields", i), text) for i, text in enumerate(spec.fields or [])]
+    )
+    if len(named) > 1 and not spec.relative:
+        return [], [
+            document.problem(
+                (*base, "relative"),
+                f"is false, but the parameter names {len(named)} fields that move together, so "
+                "its numbers must be multiples of each field's value",
+                "write relative: true and give the numbers as multiples (0.5 for half, 1 for the "
+                "field's value)",
+            )
+        ]
+    targets: list[Target] = []
+    problems: list[Problem] = []
+    for where, text in named:
+        found = _target(text, data, where, document)
+        if isinstance(found, Problem):
+            problems.append(found)
+            continue
+        if found.path in claimed:
+            problems.append(
+                document.problem(
+                    where,
+                    f"{dotted(found.path)} is also made uncertain by parameter "
+                    f"{claimed[found.path]}",
+                    "give each number one parameter; to move numbers together, list them in "
+                    "one parameter's fields",
+                )
+            )
+            continue
+        claimed[found.path] = pid
+        if _structural(found.path) and found.point == 0:
+            problems.append(
+                document.problem(
+                    where,
+                    f"{dotted(found.path)} is 0 here: whether it is above 0 decides if the "
+                    "option needs a yes/no choice, so it cannot be uncertain from 0",
+                    "give it a value above 0 in the instance, or leave it certain",
+                )
+            )
+            continue
+        targets.append(found)
+    return targets, problems
+
+
+def _target(text: str, data: dict[str, Any], where: FieldPath, document: Document) -> Any:
+    """The Target a field path names, or the Problem with it."""
+    path = parse_path(text)
+    if path is None or not path:
+        return document.problem(
+            where,
+            f"'{text}' is not a field path",
+            "write the field as error messages show it: names joined by dots, list positions "
+            "in brackets (interventions.education.tranches[0].health_gain)",
+        )
+    shown = dotted(path)
+    if path[0] in ("scenarios", "uncertainty"):
+        return document.problem(
+            where,
+            f"{shown} is not a number of the plan"
+            + (": scenarios are applied before the draws" if path[0] == "scenarios" else ""),
+            "name a number of the instance itself, such as interventions.education.unit_cost",
+        )
+    node: Any = data
+    for index, part in enumerate(path):
+        prefix = dotted(path[:index]) if index else "the top level"
+        if isinstance(node, dict):
+            if part not in node:
+                names = [str(k) for k in node]
+                close = difflib.get_close_matches(str(part), names, 1, 0.6)
+                known = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+                return document.problem(
+                    where,
+                    f"names {shown}, but this instance has no '{part}' under {prefix}",
+                    f"did you mean {close[0]}?"
+                    if close
+                    else f"check the spelling; {prefix} has: {known or 'nothing'}",
+                )
+            node = node[part]
+        elif isinstance(node, list):
+            if not isinstance(part, int) or part >= len(node):
+                return document.problem(
+                    where,
+                    f"names {shown}, but {prefix} is a list of {len(node)}",
+                    f"give a position from 0 to {len(node) - 1} in brackets, such as {prefix}[0]",
+                )
+            node = node[part]
+        else:
+            return document.problem(
+                where,
+                f"names {shown}, but {prefix} is a single value",
+                f"name {prefix} itself",
+            )
+    if node is None:
+        return document.problem(
+            where,
+            f"names {shown}, which has no value in this instance",
+            "give it a value in the instance, or remove this parameter",
+        )
+    if isinstance(node, dict):
+        inside = ", ".join(f"{shown}.{k}" for k in list(node)[:3])
+        return document.problem(
+            where,
+            f"names {shown}, which is a set of fields, not a number",
+            f"name one number inside it ({inside})",
+        )
+    if isinstance(node, list):
+        return document.problem(
+            where,
+            f"names {shown}, which is a list, not a number",
+            f"name one entry's number, such as {shown}[0]...",
+        )
+    domain = field_domain(path)
+    if isinstance(node, bool) or not isinstance(node, int | float) or domain is None:
+        whole = isinstance(node, int) and not isinstance(node, bool)
+        return document.problem(
+            where,
+            f"names {shown}, "
+            + (
+                "a whole number (a year, a lag or a count): only numbers that can take any "
+                "value can be uncertain"
+                if whole
+                else f"which is not a number (it is {node!r})"
+            ),
+            "name an effect, health gain, unit cost, baseline or another real number",
+        )
+    return Target(path, float(node), domain)
+
+
+def _law_problems(parameter: Parameter, document: Document) -> list[Problem]:
+    """The distribution's numbers against its kind, the point value and the fields' domains."""
+    spec, pid = parameter.spec, parameter.pid
+    kind = spec.distribution
+    base = _where(pid)
+    given = {n: getattr(spec, n) for n in ("low", "high", "mode", "mean", "se", "sigma")}
+    problems = [
+        document.problem(
+            (*base, name),
+            f"is not used by a {kind} distribution",
+            f"remove it; a {kind} distribution takes {', '.join(TAKES[kind])}",
+        )
+        for name, value in given.items()
+        if value is not None and name not in TAKES[kind]
+    ]
+    missing = [name for name in NEEDS[kind] if given[name] is None]
+    if kind == "lognormal" and (spec.se is None) == (spec.sigma is None):
+        problems.append(
+            document.problem(
+                base,
+                "a lognormal distribution needs se or sigma"
+                if spec.se is None
+                else "gives both se and sigma",
+                "give se (the standard deviation of the value) or sigma (of its natural log), "
+                "not both",
+            )
+        )
+    for name in missing:
+        problems.append(
+            document.problem(
+                base, f"a {kind} distribution needs {name}", f"give {name}: {MEANING[name]}"
+            )
+        )
+    if problems:
+        return problems
+    scale = " (as a multiple)" if spec.relative else ""
+    point = "1 (the field's value)" if spec.relative else f"{parameter.point:g}"
+    if kind in ("range", "triangular"):
+        low, high = float(spec.low or 0.0), float(spec.high or 0.0)
+        if low > high:
+            return [
+                document.problem(
+                    (*base, "low"),
+                    f"low {low:g} is above high {high:g}",
+                    "swap them, or correct one",
+                )
+            ]
+        if not low <= parameter.point <= high:
+            problems.append(
+                document.problem(
+                    base,
+                    f"the field's value {point} is outside low {low:g} to high {high:g}: the "
+                    "deterministic plan would use a number the distribution never draws",
+                    "widen low and high to include it, or correct the field's value",
+                )
+            )
+        if kind == "triangular" and spec.mode is not None and not low <= spec.mode <= high:
+            problems.append(
+                document.problem(
+                    (*base, "mode"),
+                    f"mode {spec.mode:g} is outside low {low:g} to high {high:g}",
+                    "give a mode between low and high, or leave it out for the field's value",
+                )
+            )
+        for name, end in (("low", low), ("high", high)):
+            problems += _domain_problems(parameter, (*base, name), name, end, document)
+        return problems
+    if kind == "beta":
+        if spec.relative:
+            return [
+                document.problem(
+                    (*base, "relative"),
+                    "is true, but a beta distribution is for shares",
+                    "write relative: false and give mean and se as shares (0.3 for 30%)",
+                )
+            ]
+        mean, se = parameter.mean, float(spec.se or 0.0)
+        where = (*base, "mean") if spec.mean is not None else base
+        if se > 0 and not 0 < mean < 1:
+            return [
+                document.problem(
+                    where,
+                    f"the mean {mean:g} is not between 0 and 1: a beta distribution is for shares",
+                    "use beta for a share (0.3 for 30%), or use normal or lognormal",
+                )
+            ]
+        if not 0 <= parameter.point <= 1:
+            return [
+                document.problem(
+                    base,
+                    f"the field's value {point} is outside 0 to 1, where a beta distribution "
+                    "draws: the deterministic plan would use a number the distribution never draws",
+                    "use beta for a share (0.3 for 30%), or use normal or lognormal",
+                )
+            ]
+        if se > 0 and se >= math.sqrt(mean * (1 - mean)):
+            return [
+                document.problem(
+                    (*base, "se"),
+                    f"se {se:g} is too large for a share with mean {mean:g}: a beta distribution "
+                    f"needs se below {math.sqrt(mean * (1 - mean)):.4g}",
+                    "lower se, or use a range",
+                )
+            ]
+        return _domain_problems(parameter, where, "mean", mean, document)
+    # normal and lognormal: the mean must lie in the domain; lognormal needs a mean other than 0
+    where = (*base, "mean") if spec.mean is not None else base
+    if kind == "lognormal" and parameter.mean == 0:
+        return [
+            document.problem(
+                where,
+                f"a lognormal distribution needs a mean other than 0{scale} (the field's value "
+                f"is {point})",
+                "give mean, or use normal or range",
+            )
+        ]
+    if kind == "lognormal" and parameter.point * parameter.mean <= 0:
+        return [
+            document.problem(
+                where,
+                f"the field's value {point} is not of the sign of the mean {parameter.mean:g}: a "
+                "lognormal distribution draws only numbers of its mean's sign, so the "
+                "deterministic plan would use a number it never draws",
+                "give a mean of the field's sign, or use normal or range",
+            )
+        ]
+    return _domain_problems(parameter, where, "mean", parameter.mean, document)
+
+
+def _domain_problems(
+    parameter: Parameter, where: FieldPath, name: str, x: float, document: Document
+) -> list[Problem]:
+    """A problem if X = `x` would put a field outside its domain."""
+    for target, value in zip(parameter.targets, (v for _, v in parameter.values(x)), strict=True):
+        domain, shown = target.domain, dotted(target.path)
+        if domain.below(value):
+            least = "above" if domain.low_open else "at least"
+            return [
+                document.problem(
+                    where,
+                    f"{name} {x:g} would put {shown} at {value:g}; it must be {least} "
+                    f"{domain.low:g}",
+                    f"choose {name} so that {shown} stays {least} {domain.low:g}"
+                    + ("" if not _structural(target.path) else " (0 would remove a yes/no choice)"),
+                )
+            ]
+        if domain.above(value):
+            most = "below" if domain.high_open else "at most"
+            return [
+                document.problem(
+                    where,
+                    f"{name} {x:g} would put {shown} at {value:g}; it must be {most} "
+                    f"{domain.high:g}",
+                    f"choose {name} so that {shown} stays {most} {domain.high:g}",
+                )
+            ]
+    return []
+
+
+def _tranche_problems(
+    instance: Instance, parameters: list[Parameter], document: Document
+) -> list[Problem]:
+    """Tranches express diminishing returns: their health gains must move together."""
+    problems: list[Problem] = []
+    for parameter in parameters:
+        moved = {t.path for t in parameter.targets}
+        for iid, item in instance.interventions.items():
+            tranches = item.tranches or []
+            gains = {
+                ("interventions", iid, "tranches", j, "health_gain") for j in range(len(tranches))
+            }
+            if len(gains) > 1 and moved & gains and not gains <= moved:
+                listed = ", ".join(str(p[3]) for p in sorted(moved & gains, key=str))
+                problems.append(
+                    document.problem(
+                        _where(parameter.pid),
+                        f"moves the health gain of {iid}'s tranche {listed} but not of all "
+                        f"{len(tranches)} tranches: a draw could make the gain per unit rise "
+                        "from one tranche to the next",
+                        "name every tranche's health_gain in fields, with relative: true, so "
+                        "they move together",
+                    )
+                )
+    return problems
+
+
+def problems(instance: Instance, document: Document) -> list[Problem]:
+    """Every problem with the instance's uncertainty section (empty if it has none)."""
+    return resolve(instance, document)[1]
+
+
+# --- draws -----------------------------------------------------------------------------------
+
+
+def stream(seed: int, draw: int, pid: str) -> np.random.Generator:
+    """The random stream of one parameter in one draw: PCG64 seeded from (seed, draw, a CRC-32
+    of the parameter's id), so a draw's numbers do not depend on how many draws are made, on
+    which worker makes them, or on the other parameters."""
+    key = np.random.SeedSequence(entropy=seed, spawn_key=(draw, zlib.crc32(pid.encode())))
+    return np.random.Generator(np.random.PCG64(key))
+
+
+def draw_values(parameters: Sequence[Parameter], seed: int, draw: int) -> dict[str, float]:
+    """X of each parameter in one draw, by parameter id."""
+    return {p.pid: p.draw(stream(seed, draw, p.pid)) for p in parameters}
+
+
+def sample(
+    instance: Instance,
+    draws: int,
+    seed: int | None = None,
+    *,
+    document: Document | None = None,
+) -> list[Instance]:
+    """`draws` instances with every uncertain number drawn from its distribution (seed: the
+    section's unless given); each is rebuilt through the schema, its uncertainty section
+    removed. A zero-width distribution gives exactly the point value; without an uncertainty
+    section every draw is the instance. InputError if a draw breaks a rule of the instance
+    (tranches whose gain rises, min above max...): the first such draw is named."""
+    if draws < 0:
+        raise ValueError(f"draws must be 0 or more (got {draws})")
+    document = document or Document(data={}, instance_file=Path(instance.name))
+    parameters, found = resolve(instance, document)
+    if found:
+        raise InputError(found)
+    if instance.uncertainty is None:
+        return [instance] * draws
+    seed = instance.uncertainty.seed if seed is None else seed
+    base = instance.model_dump()
+    base["uncertainty"] = None
+    drawn: list[Instance] = []
+    for k in range(draws):
+        data = _copy(base)
+        for parameter in parameters:
+            x = parameter.draw(stream(seed, k, parameter.pid))
+            for path, value in parameter.values(x):
+                _set(data, path, value)
+        drawn.append(_rebuild(data, document, seed, k))
+    return drawn
+
+
+def _copy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _copy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_copy(v) for v in data]
+    return data
+
+
+def _rebuild(data: dict[str, Any], document: Document, seed: int, k: int) -> Instance:
+    """A drawn instance through the schema and the instance's rules (except reachability of
+    floors: a floor out of reach in a draw is an outcome, not an input error)."""
+    from planner.validate import CHECKS, check_floor_reachable, check_uncertainty
+
+    fix = (
+        "; or make the numbers move together (one parameter with fields and relative: true), "
+        "or narrow their distributions"
+    )
+    try:
+        instance = Instance.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = tuple(p for p in error["loc"] if isinstance(p, str | int))
+        message = f"draw {k} (seed {seed}) breaks the schema: {error['msg']}"
+        raise InputError(
+            [document.problem(path, message, "narrow the distribution" + fix)]
+        ) from None
+    skip = (check_floor_reachable, check_uncertainty)
+    found = [p for check in CHECKS if check not in skip for p in check(instance, document)]
+    if found:
+        raise InputError(
+            [
+                document.problem(
+                    p.path, f"draw {k} (seed {seed}) breaks a rule: {p.message}", p.fix + fix
+                )
+                for p in found
+            ]
+        )
+    return instance
+
+
+# --- the plan under uncertainty, and the best plan of each draw -----------------------------
+
+Progress = Callable[[str, int, int], None]  # (stage, draws done, draws in all)
+STATS = ("mean", "sd", "p5", "p50", "p95", "min", "max")
+PARAMETER_COLUMNS = [
+    "parameter", "fields", "point_values", "distribution", "relative", "low", "high", "mode",
+    "mean", "se", "sigma", "drawn_mean", "drawn_sd", "drawn_min", "drawn_max", "source",
+]  # fmt: skip
+DISTRIBUTION_COLUMNS = [
+    "analysis", "measure", "unit", "draws", "deterministic", *STATS,
+]  # fmt: skip
+FLOOR_COLUMNS = [
+    "floor", "outcome", "year", "bound_type", "bound", "unit", "plan_level", "plan_slack",
+    "p_met", "level_mean", "level_sd", "level_p5", "level_p50", "level_p95",
+]  # fmt: skip
+PARTNER_COLUMNS = [
+    "partner", "name", "year", "baseline_income", "max_loss", "plan_net_change", "p_loss",
+    "p_beyond_limit", "p_beyond_gain_cap", "net_change_mean", "net_change_sd", "net_change_p5",
+    "net_change_p50", "net_change_p95", "income_change_mean",
+]  # fmt: skip
+ENVELOPE_COLUMNS = [
+    "year", "envelope", "plan_spend", "p_within", "spend_mean", "spend_sd", "spend_p5",
+    "spend_p50", "spend_p95", "rule",
+]  # fmt: skip
+RULE_COLUMNS = [
+    "family", "constraint", "subject", "year", "rule", "unit", "p_held", "mean_shortfall",
+    "worst_shortfall",
+]  # fmt: skip
+MIX_COLUMNS = [
+    "intervention", "name", "year", "unit", "baseline_units", "plan_units", "p_funded", "p_grown",
+    "p_cut", "units_mean", "units_sd", "units_p5", "units_p50", "units_p95", "plan_spend",
+    "spend_mean", "spend_p5", "spend_p95",
+]  # fmt: skip
+CHOICE_COLUMNS = [
+    "intervention", "option", "name", "provider", "mode", "year", "plan_chosen", "p_chosen",
+    "units_mean",
+]  # fmt: skip
+DRAW_COLUMNS = ["analysis", "draw", "measure", "subject", "year", "value"]
+OPTIMUM_STATUSES = ("optimal", "infeasible", "unbounded", "time_limit", "error")
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """What the draws did: (a) to the deterministic plan held fixed, (b) to the best plan.
+
+    Tables (docs/uncertainty.md lists their columns): `parameters` (each distribution and its
+    drawn moments), `distributions` (health gain, objective and spend: deterministic, mean, sd,
+    percentiles), `floors`, `partners`, `envelope` and `rules` (the fixed plan in every draw),
+    `mix` and `choices` (the re-optimised plans; empty without re-optimisation) and `draws`
+    (one row per draw and measure, for charts).
+    """
+
+    summary: dict[str, Any]
+    parameters: pd.DataFrame
+    distributions: pd.DataFrame
+    floors: pd.DataFrame
+    partners: pd.DataFrame
+    envelope: pd.DataFrame
+    rules: pd.DataFrame
+    mix: pd.DataFrame
+    choices: pd.DataFrame
+    draws: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name, the summary as a two-column table first."""
+        summary = pd.DataFrame({"field": list(self.summary), "value": list(self.summary.values())})
+        return {
+            "summary": summary,
+            "parameters": self.parameters,
+            "distributions": self.distributions,
+            "floors": self.floors,
+            "partners": self.partners,
+            "envelope": self.envelope,
+            "rules": self.rules,
+            "mix": self.mix,
+            "choices": self.choices,
+            "draws": self.draws,
+        }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The deterministic plan's units and choices read in one drawn instance."""
+
+    objective: float
+    health: float  # discounted
+    health_undiscounted: float
+    spend: dict[int, float]
+    envelope_met: dict[int, bool]
+    overspend: dict[int, float]  # spend beyond the envelope (cumulative where savings carry)
+    levels: dict[tuple[str, int], tuple[float, float, bool]]  # floor, year -> level, slack, met
+    partners: dict[tuple[str, int], tuple[float, float, bool, bool]]  # income and net change,
+    # loss beyond the limit, gain beyond the cap
+    rules: dict[tuple[str, tuple[str | int, ...]], float]  # shortfall of each named rule
+
+    def all_met(self, families: Sequence[str]) -> bool:
+        """Whether every row of these families holds."""
+        return all(s <= 0 for (family, _), s in self.rules.items() if family in families)
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """The best plan of one drawn instance (None fields where it has none)."""
+
+    status: str
+    objective: float | None = None
+    health: float | None = None
+    spend: float | None = None
+    units: dict[tuple[str, int], float] | None = None
+    spend_by: dict[tuple[str, int], float] | None = None
+    chosen: dict[tuple[str, str, int], bool] | None = None
+    option_units: dict[tuple[str, str, int], float] | None = None
+
+
+def _clean(value: float) -> float:
+    """As planner.result: solver noise below 1e-9 is zero, -0.0 is 0.0."""
+    return 0.0 if abs(value) < 1e-9 else float(value)
+
+
+def _value(expression: Any) -> float:
+    if isinstance(expression, int | float):
+        return _clean(float(expression))
+    return _clean(float(expression.value() or 0.0))
+
+
+def _within(shortfall: float, bound: float) -> bool:
+    """A rule holds when it is short by no more than planner's tolerance of its bound."""
+    return shortfall <= TOLERANCE * max(1.0, abs(bound))
+
+
+def evaluate(values: dict[str, float], drawn: Instance) -> Evaluation:
+    """The plan whose variables have `values` (by name) read in `drawn`: outcome levels against
+    floors, discounted health gain, spend against the envelope (cumulative where savings are
+    carried forward: a plan may carry less), each partner's income against its limits, and the
+    shortfall of every named rule. The drawn model must have the plan's variables."""
+    model = build(drawn)
+    variables = {v.name: v for v in model.problem.variables()}
+    if set(variables) != set(values):
+        changed = sorted(set(variables) ^ set(values))[:3]
+        raise PlannerError(
+            "a draw changes the model's variables (" + ", ".join(changed) + "), so the plan "
+            "cannot be read in it; an uncertain number must not decide the model's structure"
+        )
+    for name, variable in variables.items():
+        variable.varValue = values[name]
+    instance, years = drawn, model.years
+    health_by_year = {y: health_in_year(model, y) for y in years}
+    spend = {y: _value(model.spend[y]) for y in years}
+    envelope_met: dict[int, bool] = {}
+    overspend: dict[int, float] = {}
+    if model.envelope is not None:
+        spent = allowed = 0.0
+        for y in years:
+            spent = spent + spend[y] if model.carry else spend[y]
+            allowed = allowed + model.envelope[y] if model.carry else model.envelope[y]
+            overspend[y] = max(0.0, _clean(spent - allowed))
+            envelope_met[y] = _within(overspend[y], allowed)
+    levels: dict[tuple[str, int], tuple[float, float, bool]] = {}
+    for fid, floor in instance.floors.items():
+        bound = instance.floor_bound(fid)
+        for year in [floor.year] if floor.year is not None else years:
+            level = _value(model.level[(floor.outcome, year)])
+            slack = _clean(bound - level if floor.bound == "upper" else level - bound)
+            levels[(fid, year)] = (level, slack, _within(max(0.0, -slack), bound))
+    partners: dict[tuple[str, int], tuple[float, float, bool, bool]] = {}
+    for pid, partner in instance.partners.items():
+        base = model.baseline_income[pid]
+        base_external = model.baseline_external_cost[pid]
+        loss, gain = partner.limits(base)
+        for year in years:
+            income = _value(model.income[(pid, year)])
+            external = _value(model.external_cost[(pid, year)])
+            net = _clean((income - external) - (base - base_external))
+            beyond_loss = loss is not None and not _within(max(0.0, -net - loss), loss)
+            beyond_gain = gain is not None and not _within(max(0.0, net - gain), gain)
+            partners[(pid, year)] = (_clean(income - base), net, beyond_loss, beyond_gain)
+    rules: dict[tuple[str, tuple[str | int, ...]], float] = {}
+    for key, (rule, row) in model.registry.items():
+        if rule.family == "envelope" and rule.year is not None:
+            short = overspend[rule.year]
+            rules[key] = 0.0 if envelope_met[rule.year] else short
+            continue
+        gap = float(row.value() or 0.0)  # left-hand side minus right-hand side
+        short = (
+            max(0.0, gap)
+            if rule.sense == "<="
+            else (max(0.0, -gap) if rule.sense == ">=" else abs(gap))
+        )
+        rules[key] = 0.0 if _within(short, rule.rhs) else _clean(short)
+    return Evaluation(
+        objective=_value(model.problem.objective),
+        health=_clean(sum(instance.discount(y) * health_by_year[y] for y in years)),
+        health_undiscounted=_clean(sum(health_by_year.values())),
+        spend=spend,
+        envelope_met=envelope_met,
+        overspend=overspend,
+        levels=levels,
+        partners=partners,
+        rules=rules,
+    )
+
+
+def reoptimise(
+    drawn: Instance, solver: SolverName = "highs", time_limit: float | None = None
+) -> Optimum:
+    """The best plan of a drawn instance, solved as `planner solve` would; its status if none."""
+    model = build(drawn)
+    solution = solve(model, solver, time_limit)
+    if solution.status is not Status.OPTIMAL:
+        return Optimum(status=solution.status.value)
+    plan = make_plan(model, solution)
+    return _optimum(plan)
+
+
+def _optimum(plan: Plan) -> Optimum:
+    allocation, supply = plan.allocation, plan.supply
+    return Optimum(
+        status="optimal",
+        objective=float(plan.summary["objective"]),
+        health=float(plan.summary["health_gain_discounted"]),
+        spend=float(plan.summary["total_spend"]),
+        units={
+            (str(r.intervention), int(r.year)): float(r.units)  # type: ignore[arg-type]
+            for r in allocation.itertuples()
+        },
+        spend_by={
+            (str(r.intervention), int(r.year)): float(r.spend)  # type: ignore[arg-type]
+            for r in allocation.itertuples()
+        },
+        chosen={
+            (str(r.intervention), str(r.option), int(r.year)): bool(r.chosen)  # type: ignore[arg-type]
+            for r in supply.itertuples()
+        },
+        option_units={
+            (str(r.intervention), str(r.option), int(r.year)): float(r.units)  # type: ignore[arg-type]
+            for r in supply.itertuples()
+        },
+    )
+
+
+def analyse(
+    instance: Instance,
+    draws: int = 200,
+    seed: int | None = None,
+    solver: SolverName = "highs",
+    reoptimise_draws: bool = True,
+    time_limit: float | None = None,
+    scenario: str | None = None,
+    document: Document | None = None,
+    progress: Progress | None = None,
+) -> UncertaintyResult:
+    """The deterministic plan under `draws` seeded draws of the instance's uncertain numbers,
+    and (unless reoptimise_draws is False) the best plan of each draw. NoPlanError if the
+    deterministic instance has no plan; InputError for a bad uncertainty section."""
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1 (got {draws})")
+    document = document or Document(data={}, instance_file=Path(instance.name))
+    parameters, found = resolve(instance, document)
+    if found:
+        raise InputError(found)
+    seed = (
+        (instance.uncertainty.seed if instance.uncertainty is not None else 0)
+        if seed is None
+        else seed
+    )
+    model = build(instance)
+    solution = solve(model, solver, time_limit)
+    plan = make_plan(model, solution, scenario)
+    drawn = sample(instance, draws, seed, document=document)
+    xs = [draw_values(parameters, seed, k) for k in range(draws)]
+    evaluations = []
+    for k, one in enumerate(drawn):
+        evaluations.append(evaluate(solution.values, one))
+        if progress is not None:
+            progress("evaluating the plan", k + 1, draws)
+    optima: list[Optimum] = []
+    if reoptimise_draws:
+        for k, one in enumerate(drawn):
+            optima.append(reoptimise(one, solver, time_limit))
+            if progress is not None:
+                progress("re-optimising", k + 1, draws)
+    run = _Run(
+        instance, plan, solution, model, parameters, xs, evaluations, optima, seed, scenario,
+        reoptimise_draws,
+    )  # fmt: skip
+    return UncertaintyResult(
+        summary=_summary(run),
+        parameters=_parameter_table(run),
+        distributions=_distribution_table(run),
+        floors=_floor_table(run),
+        partners=_partner_table(run),
+        envelope=_envelope_table(run),
+        rules=_rule_table(run),
+        mix=_mix_table(run),
+        choices=_choice_table(run),
+        draws=_draw_table(run),
+    )
+
+
+def stats(values: Sequence[float]) -> dict[str, float | None]:
+    """Mean, standard deviation (n - 1), 5th, 50th and 95th percentiles (linear), least and
+    greatest; a constant sample gives its value exactly and sd 0; an empty one None."""
+    if not values:
+        return dict.fromkeys(STATS)
+    a = np.asarray(values, dtype=float)
+    constant = bool(a.min() == a.max())
+    return {
+        "mean": float(a[0]) if constant else float(a.mean()),
+        "sd": 0.0 if constant or len(a) < 2 else float(a.std(ddof=1)),
+        "p5": float(np.percentile(a, 5)),
+        "p50": float(np.percentile(a, 50)),
+        "p95": float(np.percentile(a, 95)),
+        "min": float(a.min()),
+        "max": float(a.max()),
+    }
+
+
+def _share(flags: Sequence[bool]) -> float | None:
+    """The share of True among `flags` (None if there are none)."""
+    return sum(flags) / len(flags) if flags else None
+
+
+def _prefixed(prefix: str, values: dict[str, float | None], keys: Sequence[str]) -> dict[str, Any]:
+    return {f"{prefix}_{k}": values[k] for k in keys}
+
+
+SPREAD = ("mean", "sd", "p5", "p50", "p95")
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Everything the tables are made from."""
+
+    instance: Instance
+    plan: Plan
+    solution: Solution
+    model: Model
+    parameters: list[Parameter]
+    xs: list[dict[str, float]]
+    evaluations: list[Evaluation]
+    optima: list[Optimum]
+    seed: int
+    scenario: str | None
+    reoptimised: bool
+
+    @property
+    def best(self) -> list[Optimum]:
+        """The draws' optimal plans."""
+        return [o for o in self.optima if o.status == "optimal"]
+
+
+def _parameter_table(run: _Run) -> pd.DataFrame:
+    rows = []
+    for p in run.parameters:
+        spec = p.spec
+        drawn = stats([x[p.pid] for x in run.xs])
+        rows.append(
+            {
+                "parameter": p.pid,
+                "fields": ", ".join(dotted(t.path) for t in p.targets),
+                "point_values": ", ".join(f"{t.point:g}" for t in p.targets),
+                "distribution": spec.distribution,
+                "relative": spec.relative,
+                "low": spec.low,
+                "high": spec.high,
+                "mode": p.mode if spec.distribution == "triangular" else None,
+                "mean": p.mean if spec.distribution in ("normal", "lognormal", "beta") else None,
+                "se": spec.se,
+                "sigma": spec.sigma,
+                **_prefixed("drawn", drawn, ("mean", "sd", "min", "max")),
+                "source": spec.source or "",
+            }
+        )
+    return pd.DataFrame(rows, columns=PARAMETER_COLUMNS)
+
+
+def _distribution_table(run: _Run) -> pd.DataFrame:
+    s, evaluations, best = run.plan.summary, run.evaluations, run.best
+    health_unit = run.instance.health_unit
+    measures: list[tuple[str, str, list[float], list[float | None] | None]] = [
+        ("health_gain_discounted", health_unit, [e.health for e in evaluations],
+         [o.health for o in best]),
+        ("health_gain_undiscounted", health_unit, [e.health_undiscounted for e in evaluations],
+         None),
+        ("objective", s["objective_unit"], [e.objective for e in evaluations],
+         [o.objective for o in best]),
+        ("total_spend", run.instance.currency_symbol, [sum(e.spend.values()) for e in evaluations],
+         [o.spend for o in best]),
+    ]  # fmt: skip
+    rows = []
+    for measure, unit, fixed, _ in measures:
+        rows.append(_distribution_row("plan", measure, unit, s[measure], fixed))
+    if run.reoptimised:
+        for measure, unit, _, optimal in measures:
+            if optimal is not None:
+                values = [v for v in optimal if v is not None]
+                rows.append(_distribution_row("reoptimised", measure, unit, s[measure], values))
+    return pd.DataFrame(rows, columns=DISTRIBUTION_COLUMNS)
+
+
+def _distribution_row(
+    analysis: str, measure: str, unit: str, deterministic: Any, values: list[float]
+) -> dict[str, Any]:
+    head = {"analysis": analysis, "measure": measure, "unit": unit, "draws": len(values)}
+    return head | {"deterministic": deterministic} | stats(values)
+
+
+def _floor_table(run: _Run) -> pd.DataFrame:
+    rows = []
+    outcomes = run.plan.outcomes
+    for r in outcomes[outcomes["floor"] != ""].to_dict("records"):
+        key = (str(r["floor"]), int(r["year"]))
+        levels = stats([e.levels[key][0] for e in run.evaluations])
+        rows.append(
+            {
+                "floor": key[0],
+                "outcome": r["outcome"],
+                "year": key[1],
+                "bound_type": r["bound_type"],
+                "bound": r["bound"],
+                "unit": r["unit"],
+                "plan_level": r["level"],
+                "plan_slack": r["slack"],
+                "p_met": _share([e.levels[key][2] for e in run.evaluations]),
+                **_prefixed("level", levels, SPREAD),
+            }
+        )
+    return pd.DataFrame(rows, columns=FLOOR_COLUMNS)
+
+
+def _partner_table(run: _Run) -> pd.DataFrame:
+    rows = []
+    for r in run.plan.partners.to_dict("records"):
+        key = (str(r["partner"]), int(r["year"]))
+        drawn = [e.partners[key] for e in run.evaluations]
+        rows.append(
+            {
+                "partner": key[0],
+                "name": r["name"],
+                "year": key[1],
+                "baseline_income": r["baseline_income"],
+                "max_loss": r["max_loss"],
+                "plan_net_change": r["net_change"],
+                "p_loss": _share([d[1] < -TOLERANCE for d in drawn]),
+                "p_beyond_limit": _share([d[2] for d in drawn]),
+                "p_beyond_gain_cap": _share([d[3] for d in drawn]),
+                **_prefixed("net_change", stats([d[1] for d in drawn]), SPREAD),
+                "income_change_mean": stats([d[0] for d in drawn])["mean"],
+            }
+        )
+    return pd.DataFrame(rows, columns=PARTNER_COLUMNS)
+
+
+def _envelope_table(run: _Run) -> pd.DataFrame:
+    model, rows = run.model, []
+    if model.envelope is not None:
+        words = (
+            "spend to date within the envelope to date (savings carried forward)"
+            if model.carry
+            else "spend within the year's envelope"
+        )
+        for year in model.years:
+            rows.append(
+                {
+                    "year": year,
+                    "envelope": model.envelope[year],
+                    "plan_spend": _value(model.spend[year]),
+                    "p_within": _share([e.envelope_met[year] for e in run.evaluations]),
+                    **_prefixed("spend", stats([e.spend[year] for e in run.evaluations]), SPREAD),
+                    "rule": words,
+                }
+            )
+    return pd.DataFrame(rows, columns=ENVELOPE_COLUMNS)
+
+
+def _rule_table(run: _Run) -> pd.DataFrame:
+    rows = []
+    for key, (rule, _) in run.model.registry.items():
+        short = [e.rules[key] for e in run.evaluations]
+        rows.append(
+            {
+                "family": rule.family,
+                "constraint": rule.name,
+                "subject": rule.subject,
+                "year": rule.year,
+                "rule": rule.rule,
+                "unit": rule.unit,
+                "p_held": _share([v <= 0 for v in short]),
+                "mean_shortfall": _clean(float(np.mean(short))),
+                "worst_shortfall": max(short),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=RULE_COLUMNS)
+    frame["year"] = frame["year"].astype("Int64")
+    return frame
+
+
+def _mix_table(run: _Run) -> pd.DataFrame:
+    rows = []
+    best = run.best
+    for r in run.plan.allocation.to_dict("records") if run.reoptimised else []:
+        key = (str(r["intervention"]), int(r["year"]))
+        base = float(r["baseline_units"])
+        tol = TOLERANCE * max(1.0, abs(base))
+        units = [o.units[key] for o in best if o.units is not None]
+        spend = stats([o.spend_by[key] for o in best if o.spend_by is not None])
+        rows.append(
+            {
+                "intervention": key[0],
+                "name": r["name"],
+                "year": key[1],
+                "unit": r["unit"],
+                "baseline_units": base,
+                "plan_units": r["units"],
+                "p_funded": _share([v > TOLERANCE for v in units]),
+                "p_grown": _share([v > base + tol for v in units]),
+                "p_cut": _share([v < base - tol for v in units]),
+                **_prefixed("units", stats(units), SPREAD),
+                "plan_spend": r["spend"],
+                **_prefixed("spend", spend, ("mean", "p5", "p95")),
+            }
+        )
+    return pd.DataFrame(rows, columns=MIX_COLUMNS)
+
+
+def _choice_table(run: _Run) -> pd.DataFrame:
+    rows = []
+    best = run.best
+    for r in run.plan.supply.to_dict("records") if run.reoptimised else []:
+        key = (str(r["intervention"]), str(r["option"]), int(r["year"]))
+        rows.append(
+            {
+                "intervention": key[0],
+                "option": key[1],
+                "name": r["name"],
+                "provider": r["provider"],
+                "mode": r["mode"],
+                "year": key[2],
+                "plan_chosen": bool(r["chosen"]),
+                "p_chosen": _share([bool(o.chosen and o.chosen[key]) for o in best]),
+                "units_mean": stats([o.option_units[key] for o in best if o.option_units])["mean"],
+            }
+        )
+    return pd.DataFrame(rows, columns=CHOICE_COLUMNS)
+
+
+def _draw_table(run: _Run) -> pd.DataFrame:
+    rows: list[tuple[str, int, str, str, int | None, float]] = []
+    for k, (x, e) in enumerate(zip(run.xs, run.evaluations, strict=True)):
+        rows += [("parameter", k, "parameter", pid, None, v) for pid, v in x.items()]
+        rows += [("plan", k, "health_gain", "", None, e.health)]
+        rows += [("plan", k, "objective", "", None, e.objective)]
+        rows += [("plan", k, "spend", "", y, v) for y, v in e.spend.items()]
+        rows += [("plan", k, "floor_level", f, y, v[0]) for (f, y), v in e.levels.items()]
+        rows += [("plan", k, "floor_met", f, y, float(v[2])) for (f, y), v in e.levels.items()]
+        rows += [("plan", k, "net_change", p, y, v[1]) for (p, y), v in e.partners.items()]
+    for k, o in enumerate(run.optima):
+        rows += [("reoptimised", k, "optimal", "", None, float(o.status == "optimal"))]
+        if o.units is not None:
+            rows += [("reoptimised", k, "health_gain", "", None, o.health or 0.0)]
+            rows += [("reoptimised", k, "objective", "", None, o.objective or 0.0)]
+            rows += [("reoptimised", k, "units", i, y, v) for (i, y), v in o.units.items()]
+    frame = pd.DataFrame(rows, columns=DRAW_COLUMNS)
+    frame["year"] = frame["year"].astype("Int64")
+    return frame
+
+
+def _summary(run: _Run) -> dict[str, Any]:
+    s, evaluations = run.plan.summary, run.evaluations
+    counts = {status: sum(o.status == status for o in run.optima) for status in OPTIMUM_STATUSES}
+    plan_choices = {
+        (str(r["intervention"]), str(r["option"]), int(r["year"])): bool(r["chosen"])
+        for r in run.plan.supply.to_dict("records")
+    }
+    health = stats([e.health for e in evaluations])
+    optimum = stats([o.objective for o in run.best if o.objective is not None])
+    again = run.reoptimised
+    summary: dict[str, Any] = {
+        "instance": run.instance.name,
+        "title": run.instance.title or run.instance.name,
+        "scenario": run.scenario or "",
+        "solver": run.solution.solver,
+        "seed": run.seed,
+        "draws": len(evaluations),
+        "parameters": len(run.parameters),
+        "objective_kind": run.instance.objective.kind,
+        "objective_unit": s["objective_unit"],
+        "health_unit": run.instance.health_unit,
+        "currency": run.instance.currency,
+        "problem": s["problem"],
+        "deterministic_objective": s["objective"],
+        "deterministic_health_gain": s["health_gain_discounted"],
+        "p_all_floors_met": _share([e.all_met(("outcome_floor",)) for e in evaluations]),
+        "p_all_limits_met": _share(
+            [e.all_met(("partner_risk_limit", "partner_gain_cap")) for e in evaluations]
+        ),
+        "p_envelope_met": _share([all(e.envelope_met.values()) for e in evaluations]),
+        "p_all_rules_met": _share([all(v <= 0 for v in e.rules.values()) for e in evaluations]),
+        "health_gain_mean": health["mean"],
+        "health_gain_p5": health["p5"],
+        "health_gain_p95": health["p95"],
+        "reoptimised": again,
+        **{f"reoptimised_{k}": counts[k] if again else "" for k in OPTIMUM_STATUSES},
+        "p_same_choices": _share([o.chosen == plan_choices for o in run.best])
+        if again and plan_choices
+        else "",
+        "optimum_mean": optimum["mean"] if again else "",
+        "optimum_p5": optimum["p5"] if again else "",
+        "optimum_p95": optimum["p95"] if again else "",
+    }
+    return {k: "" if v is None else v for k, v in summary.items()}
+
+
+# --- terminal --------------------------------------------------------------------------------
+
+
+def _pct(value: Any) -> str:
+    """A probability as a percentage (empty where there is none)."""
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return (
+        f"{100 * float(value):.0f}%"
+        if 0.005 < float(value) < 0.995 or value in (0, 1)
+        else (f"{100 * float(value):.1f}%")
+    )
+
+
+def print_uncertainty(result: UncertaintyResult, console: Console | None = None) -> None:
+    """The key tables: parameters, health gain, floors, partners, envelope, rules that may
+    break, and (re-optimised) how the mix and the make-or-buy choices move."""
+    from rich.console import Console
+
+    from planner.report import money, number
+
+    console = console or Console()
+    s = result.summary
+    currency = s["currency"]
+    scenario = f" — scenario {s['scenario']}" if s["scenario"] else ""
+    console.print(
+        f"\n[bold]{s['title']}{scenario}[/bold]  ({s['draws']} draws, seed {s['seed']}, "
+        f"solver {s['solver']}, {s['parameters']} uncertain parameters)",
+        soft_wrap=True,
+    )
+    table = _table(
+        "Uncertain numbers", ["parameter", "distribution", "point", "spread", "drawn mean"]
+    )
+    for r in result.parameters.to_dict("records"):
+        kind = r["distribution"] + (" (x value)" if r["relative"] else "")
+        if r["distribution"] in ("range", "triangular"):
+            spread = f"{number(r['low'])} to {number(r['high'])}"
+        elif r["sigma"] is not None and not _missing(r["sigma"]):
+            spread = f"sigma {number(r['sigma'])}"
+        else:
+            spread = f"se {number(r['se'])}"
+        point = "1" if r["relative"] else str(r["point_values"])
+        table.add_row(str(r["parameter"]), kind, point, spread, number(r["drawn_mean"]))
+    console.print(table)
+
+    table = _table(
+        "The plan under uncertainty, and the best plan of each draw",
+        ["measure", "deterministic", "mean", "5%", "median", "95%"],
+    )
+    for r in result.distributions.to_dict("records"):
+        spent = r["measure"] == "total_spend"
+        label = f"{r['measure'].replace('_', ' ')} ({r['unit']})" + (
+            ", re-optimised" if r["analysis"] == "reoptimised" else ""
+        )
+        cells = [r[c] for c in ("deterministic", "mean", "p5", "p50", "p95")]
+        table.add_row(label, *(money(v, currency) if spent else number(v) for v in cells))
+    console.print(table)
+    console.print(
+        f"The plan meets every floor in {_pct(s['p_all_floors_met'])} of draws, every partner "
+        f"limit in {_pct(s['p_all_limits_met'])}, the envelope in {_pct(s['p_envelope_met'])} "
+        f"and every rule in {_pct(s['p_all_rules_met'])}.",
+        soft_wrap=True,
+    )
+    if len(result.floors):
+        table = _table(
+            "Floors: the plan's outcome levels across the draws",
+            ["floor", "year", "bound", "plan", "P(met)", "5%", "95%"],
+        )
+        for r in result.floors.to_dict("records"):
+            sign = "≤" if r["bound_type"] == "upper" else "≥"
+            table.add_row(str(r["floor"]), str(r["year"]), f"{sign} {number(r['bound'])}",
+                          number(r["plan_level"]), _pct(r["p_met"]), number(r["level_p5"]),
+                          number(r["level_p95"]))  # fmt: skip
+        console.print(table)
+    if len(result.partners):
+        table = _table(
+            "Partners: net change in income against baseline across the draws",
+            ["partner", "year", "plan", "mean", "5%", "95%", "max loss", "P(beyond limit)"],
+        )
+        for r in result.partners.to_dict("records"):
+            table.add_row(str(r["partner"]), str(r["year"]),
+                          *(money(r[c], currency) for c in ("plan_net_change", "net_change_mean",
+                                                            "net_change_p5", "net_change_p95",
+                                                            "max_loss")),
+                          _pct(r["p_beyond_limit"]))  # fmt: skip
+        console.print(table)
+    if len(result.envelope):
+        table = _table(
+            "Envelope: the plan's spend across the draws",
+            ["year", "envelope", "plan", "mean", "95%", "P(within)"],
+        )
+        for r in result.envelope.to_dict("records"):
+            table.add_row(str(r["year"]),
+                          *(money(r[c], currency) for c in ("envelope", "plan_spend", "spend_mean",
+                                                            "spend_p95")),
+                          _pct(r["p_within"]))  # fmt: skip
+        console.print(table)
+    shown = ("outcome_floor", "partner_risk_limit", "envelope")
+    broken = result.rules[(result.rules["p_held"] < 1) & ~result.rules["family"].isin(shown)]
+    if len(broken):
+        table = _table("Other rules the plan may break", ["rule", "P(held)", "worst shortfall"])
+        for r in broken.to_dict("records"):
+            table.add_row(str(r["rule"]), _pct(r["p_held"]),
+                          f"{number(r['worst_shortfall'])} {r['unit']}")  # fmt: skip
+        console.print(table)
+    if not s["reoptimised"]:
+        return
+    counts = ", ".join(
+        f"{s[f'reoptimised_{k}']} {k.replace('_', ' ')}"
+        for k in OPTIMUM_STATUSES
+        if s[f"reoptimised_{k}"]
+    )
+    console.print(f"\nRe-optimised each draw: {counts}.", soft_wrap=True)
+    table = _table(
+        "The best mix across the draws (units a year; shares of the draws with a plan)",
+        ["intervention", "year", "baseline", "plan", "P(grown)", "P(cut)", "mean", "5%", "95%"],
+    )
+    for r in result.mix.to_dict("records"):
+        table.add_row(
+            str(r["intervention"]),
+            str(r["year"]),
+            *(number(r[c]) for c in ("baseline_units", "plan_units")),
+            *(_pct(r[c]) for c in ("p_grown", "p_cut")),
+            *(number(r[c]) for c in ("units_mean", "units_p5", "units_p95")),
+        )
+    console.print(table)
+    if len(result.choices):
+        offered = result.choices[(result.choices["p_chosen"] > 0) | result.choices["plan_chosen"]]
+        table = _table(
+            "Make or buy: how often each option is chosen",
+            ["intervention", "option", "provider", "year", "in the plan", "P(chosen)"],
+        )
+        for r in offered.to_dict("records"):
+            table.add_row(str(r["intervention"]), str(r["option"]),
+                          f"{r['provider']} ({r['mode']})", str(r["year"]),
+                          "yes" if r["plan_chosen"] else "", _pct(r["p_chosen"]))  # fmt: skip
+        console.print(table)
+        if s["p_same_choices"] != "":
+            console.print(
+                f"Every choice as in the plan in {_pct(s['p_same_choices'])} of the draws with "
+                "a plan.",
+                soft_wrap=True,
+            )
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _table(title: str, columns: Sequence[str]) -> Table:
+    """A terminal table in the style of planner's others: the first column left, numbers right."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
+    for index, column in enumerate(columns):
+        first = index == 0
+        table.add_column(
+            column, justify="left" if first else "right", no_wrap=first, overflow="fold"
+        )
+    return table
