@@ -22,11 +22,12 @@ Generated from `planner/schema.py` by `python docs/make_fields.py`; do not edit 
 
 An **instance** file (`instances/`) describes one local plan and names its **pathway model**
 (`models/`) with `model: ../models/<file>.yaml`. The model file holds reusable evidence: the
-top-level fields `pathway`, `title`, `description`, `health_unit`, `interventions`, `outcomes`
-and `sources`. The instance's `interventions` and `outcomes` are merged field by field over the
-model's, so an instance adds local numbers (baseline units, capacity, partners) and may override
-any number of the model. A scenario (`scenarios: {name: {...}}`) is merged over the instance the
-same way; in a scenario or an instance, `null` removes a field. Unknown fields are errors.
+top-level fields `pathway`, `title`, `description`, `health_unit`, `interventions`, `outcomes`,
+`uncertainty` and `sources`. The instance's `interventions`, `outcomes` and `uncertainty` are
+merged field by field over the model's, so an instance adds local numbers (baseline units,
+capacity, partners) and may override any number of the model. A scenario
+(`scenarios: {name: {...}}`) is merged over the instance the same way; in a scenario or an
+instance, `null` removes a field. Unknown fields are errors.
 
 Money is in the instance's `currency`; health gain in its `health_unit`. Names (the keys of
 interventions, outcomes, partners, floors, groups, complements, resources and scenarios) use

@@ -172,9 +172,7 @@ class Choices:
     starts: dict[tuple[str, ...], dict[int, pulp.LpVariable]] = field(default_factory=dict)
 
 
-def build(
-    instance: Instance, families: Sequence[Callable[[Model], None]] | None = None
-) -> Model:
+def build(instance: Instance, families: Sequence[Callable[[Model], None]] | None = None) -> Model:
     """The model of `instance`: variables, expressions, the constraint families (default: every
     one in FAMILIES; a caller that states some rules itself, such as risk-aware planning over
     sampled scenarios, passes the others), the objective."""

@@ -17,8 +17,12 @@ from rich.console import Console
 from planner.errors import InputError, NoPlanError, PlannerError, Problem, display_path
 
 if TYPE_CHECKING:
-    import pandas as pd
+    from collections.abc import Callable
 
+    import pandas as pd
+    from rich.progress import Progress, TaskID
+
+    from planner.load import Document
     from planner.schema import Instance
 
 EXIT_INPUT = 2
@@ -244,11 +248,22 @@ def report(
     frontier: Annotated[
         bool, typer.Option(help="Include the envelope frontier (70%-130% of the envelope).")
     ] = True,
+    draws: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Draws of the uncertain numbers for an uncertainty section (0: none)."
+        ),
+    ] = 0,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, help="Seed of the draws (default: the instance's uncertainty.seed)."),
+    ] = None,
 ) -> None:
     """Write the business-case report: one self-contained HTML file and a Markdown twin."""
     from planner import build, load, make_plan, validate
     from planner import solve as run_solver
     from planner.document import build_report, report_paths, write_report
+    from planner.uncertainty import analyse
 
     try:
         path = instance if instance is not None else default_instance()
@@ -266,7 +281,17 @@ def report(
             if frontier
             else (None, "left out with --no-frontier")
         )
-        written = write_report(build_report(plan, checked, inputs, points, note), target, inputs)
+        spread = None
+        if draws:
+            _need_uncertainty(checked, document)
+            bar, advance = _draw_progress()
+            with bar:
+                spread = analyse(
+                    checked, draws, seed, solver.value, True, time_limit, scenario, document,
+                    advance,
+                )  # fmt: skip
+        report_ = build_report(plan, checked, inputs, points, note, spread)
+        written = write_report(report_, target, inputs)
     except PlannerError as exc:
         raise _fail(exc) from None
     names = " and ".join(p.name for p in written)
@@ -405,6 +430,214 @@ def frontier(
             inputs,
             facts,
         )
+    except PlannerError as exc:
+        raise _fail(exc) from None
+    names = ", ".join(p.name for p in written if not p.name.startswith("."))
+    console.print(f"\nWrote {names} to {display_path(folder)}", soft_wrap=True)
+
+
+def _need_uncertainty(instance: Instance, document: Document) -> None:
+    """InputError unless the instance has uncertain numbers to draw."""
+    if instance.uncertainty is None or not instance.uncertainty.parameters:
+        raise InputError(
+            [
+                document.problem(
+                    ("uncertainty",),
+                    "is missing: the instance has no uncertain numbers to draw",
+                    "add an uncertainty section with parameters (see docs/uncertainty.md)",
+                )
+            ]
+        )
+
+
+def _draw_progress() -> tuple[Progress, Callable[[str, int, int], None]]:
+    """A progress bar with the time remaining (on a terminal), and the callback that moves it:
+    one bar per stage of planner.uncertainty.analyse."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+        disable=not errors.is_terminal,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def advance(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done)
+
+    return bar, advance
+
+
+@app.command()
+def uncertainty(
+    instance: Annotated[
+        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
+    ] = None,
+    scenario: Annotated[str | None, typer.Option(help="Named scenario to apply.")] = None,
+    draws: Annotated[int, typer.Option(min=1, help="Draws of the uncertain numbers.")] = 200,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, help="Seed of the draws (default: the instance's uncertainty.seed)."),
+    ] = None,
+    reoptimise: Annotated[
+        bool, typer.Option(help="Also solve each draw for its own best plan.")
+    ] = True,
+    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: results/<instance>[-<scenario>]-uncertainty)."),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Solver time limit in seconds, per solve.")
+    ] = None,
+) -> None:
+    """Uncertainty: the plan under seeded draws of its uncertain numbers (floors met, health
+    gain, each partner's income) and, re-optimised, how the best mix moves; written as CSV and
+    uncertainty.xlsx."""
+    from planner import load, validate
+    from planner.report import write_tables
+    from planner.uncertainty import analyse, print_uncertainty
+
+    try:
+        path = instance if instance is not None else default_instance()
+        document = load(path, scenario)
+        checked = validate(document)
+        _need_uncertainty(checked, document)
+        inputs = [document.instance_file] + ([document.model_file] if document.model_file else [])
+        bar, advance = _draw_progress()
+        with bar:
+            result = analyse(
+                checked, draws, seed, solver.value, reoptimise, time_limit, scenario, document,
+                advance,
+            )  # fmt: skip
+        print_uncertainty(result, console)
+        s = result.summary
+        facts = {k: s[k] for k in ("instance", "title", "scenario", "solver", "seed", "draws",
+                 "reoptimised", "objective_kind", "objective_unit")}  # fmt: skip
+        facts |= {"objective": s["deterministic_objective"], "problem": s["problem"]}
+        folder = out or Path("results") / (
+            checked.name + (f"-{scenario}" if scenario else "") + "-uncertainty"
+        )
+        written = write_tables(
+            result.tables(), folder, "uncertainty.xlsx", checked.currency, inputs, facts
+        )
+    except PlannerError as exc:
+        raise _fail(exc) from None
+    names = ", ".join(p.name for p in written if not p.name.startswith("."))
+    console.print(f"\nWrote {names} to {display_path(folder)}", soft_wrap=True)
+
+
+class ModeChoice(StrEnum):
+    expectation = "expectation"
+    every = "every"
+
+
+@app.command()
+def risk(
+    instance: Annotated[
+        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
+    ] = None,
+    scenario: Annotated[str | None, typer.Option(help="Named scenario to apply.")] = None,
+    draws: Annotated[
+        int, typer.Option(min=1, help="Draws of the uncertain numbers (equally likely).")
+    ] = 200,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, help="Seed of the draws (default: the instance's uncertainty.seed)."),
+    ] = None,
+    cvar: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="PARTNER=AMOUNT: most CVaR of the partner's loss in any year, in money or as a "
+            "share of its baseline income (acute_trust=500000, acute_trust=10%); repeat."
+        ),
+    ] = None,
+    alpha: Annotated[
+        float, typer.Option(help="CVaR level: 0.95 is the mean of the worst 5% of draws.")
+    ] = 0.95,
+    floors: Annotated[
+        ModeChoice, typer.Option(help="Outcome floors on average, or in every draw.")
+    ] = ModeChoice.expectation,
+    floor: Annotated[
+        list[str] | None,
+        typer.Option(help="FLOOR=MODE for one floor (admissions_2016=every); repeat."),
+    ] = None,
+    limits: Annotated[
+        ModeChoice, typer.Option(help="Partners' stated loss limits and gain caps: where held.")
+    ] = ModeChoice.every,
+    envelope: Annotated[
+        ModeChoice, typer.Option(help="The envelope on average, or in every draw.")
+    ] = ModeChoice.every,
+    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: results/<instance>[-<scenario>]-risk)."),
+    ] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
+) -> None:
+    """Risk-aware planning: one plan for every draw of the uncertain numbers, maximising the
+    expected objective within CVaR limits on partners' losses, beside the deterministic plan;
+    written as CSV and risk.xlsx (docs/risk.md)."""
+    from planner import load, validate
+    from planner.report import write_tables
+    from planner.risk import (
+        RiskSettings,
+        check_settings,
+        parse_cvar,
+        parse_floor_modes,
+        plan_under_risk,
+        print_risk,
+    )
+    from planner.uncertainty import sample
+
+    try:
+        path = instance if instance is not None else default_instance()
+        document = load(path, scenario)
+        checked = validate(document)
+        settings = RiskSettings(
+            cvar=parse_cvar(cvar or []),
+            alpha=alpha,
+            floors=floors.value,
+            floor_modes=parse_floor_modes(floor or []),
+            limits=limits.value,
+            envelope=envelope.value,
+        )
+        check_settings(settings, checked)
+        inputs = [document.instance_file] + ([document.model_file] if document.model_file else [])
+        drawn = sample(checked, draws, seed, document=document)
+        used = checked.uncertainty.seed if seed is None and checked.uncertainty else seed or 0
+        labels = [f"draw{k}" for k in range(draws)]
+        plan = plan_under_risk(checked, drawn, settings, solver.value, time_limit, labels)
+        print_risk(plan, console)
+        if checked.uncertainty is None or not checked.uncertainty.parameters:
+            console.print(
+                "The instance has no uncertainty section: every draw is the instance, so the "
+                "risk-aware plan is the deterministic one.",
+                soft_wrap=True,
+            )
+        s = plan.summary
+        facts = {k: s[k] for k in ("instance", "title", "solver", "status", "objective_kind",
+                 "objective_unit", "problem")}  # fmt: skip
+        facts |= {"expected_objective": s["objective"], "scenario": scenario or "",
+                  "seed": used, "draws": draws, "alpha": alpha, "floors": s["floors"],
+                  "floor_modes": s["floor_modes"], "limits": s["limits"],
+                  "envelope_mode": s["envelope"], "cvar_limits": s["cvar_limits"]}  # fmt: skip
+        folder = out or Path("results") / (
+            checked.name + (f"-{scenario}" if scenario else "") + "-risk"
+        )
+        written = write_tables(plan.tables(), folder, "risk.xlsx", checked.currency, inputs, facts)
     except PlannerError as exc:
         raise _fail(exc) from None
     names = ", ".join(p.name for p in written if not p.name.startswith("."))

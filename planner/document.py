@@ -26,9 +26,10 @@ import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import matplotlib
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -40,6 +41,9 @@ from planner.errors import display_path
 from planner.report import OutputError, money, pence
 from planner.result import Plan
 from planner.schema import CURRENCY_SYMBOL, Instance
+
+if TYPE_CHECKING:
+    from planner.uncertainty import UncertaintyResult
 
 MARK = "<!-- written by planner report; planner replaces this file on the next run -->"
 CHART_ROWS = 12  # a spend chart shows this many interventions; the rest are added up in one bar
@@ -1118,6 +1122,166 @@ def frontier_chart(points: pd.DataFrame, currency: str, health_unit: str, title:
         return _svg(fig, "frontier", title)
 
 
+def health_histogram(draws: pd.DataFrame, deterministic: float, unit: str, title: str) -> str:
+    """Histogram of the discounted health gain across the draws: the plan held fixed (bars) and,
+    where each draw was solved again, the draws' own best plans (outline); the deterministic
+    plan as a red line."""
+    fixed = draws[(draws["analysis"] == "plan") & (draws["measure"] == "health_gain")]["value"]
+    best = draws[(draws["analysis"] == "reoptimised") & (draws["measure"] == "health_gain")]
+    values = [float(v) for v in fixed]
+    again = [float(v) for v in best["value"]]
+    edges = [
+        float(e)
+        for e in np.histogram_bin_edges(values + again, bins=max(5, min(30, len(values) // 8)))
+    ]
+    with matplotlib.rc_context(_style("health")):
+        fig = Figure(figsize=(FIGURE_WIDTH, 3.2))
+        fig.set_layout_engine("constrained")
+        ax = fig.add_subplot()
+        ax.hist(values, bins=edges, color=PLAN_COLOURS[2], label="the plan, held fixed")
+        if again:
+            ax.hist(again, bins=edges, histtype="step", color="#ff7f0e", linewidth=1.6,
+                    label="each draw's own best plan (draws with one)")  # fmt: skip
+        ax.axvline(deterministic, color=LIMIT_COLOUR, linewidth=1.6, label="deterministic plan")
+        ax.set_xlabel(f"{unit} (discounted)".replace("$", r"\$"))
+        ax.set_ylabel("draws")
+        ax.grid(axis="y", color="#e0e0e0", linewidth=0.6)
+        ax.set_axisbelow(True)
+        ax.legend(loc="upper left", bbox_to_anchor=(0, 1.0))
+        return _svg(fig, "health", title)
+
+
+def floor_chance_chart(floors: pd.DataFrame, title: str) -> str:
+    """Horizontal bars: the share of draws in which the plan, held fixed, meets each floor in
+    each year it applies (red below one half)."""
+    labels = [_label(f"{r['floor']} {r['year']}", 30, 1) for r in _records(floors)]
+    chances = [100 * float(r["p_met"]) for r in _records(floors)]
+    with matplotlib.rc_context(_style("chance")):
+        fig = Figure(figsize=(FIGURE_WIDTH, 1.0 + 0.26 * len(labels)))
+        fig.set_layout_engine("constrained")
+        ax = fig.add_subplot()
+        colours = [LIMIT_COLOUR if c < 50 else PLAN_COLOURS[3] for c in chances]
+        ax.barh(range(len(labels)), chances, color=colours, height=0.7)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
+        ax.set_xlabel("share of draws in which the floor is met")
+        ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
+        ax.set_axisbelow(True)
+        return _svg(fig, "chance", title)
+
+
+def uncertainty_section(f: _Facts, result: UncertaintyResult | None, charts: int) -> list[Block]:
+    """How sure the plan is: the health gain's distribution and each floor's chance of being
+    met under the draws, and (re-optimised) how often a plan exists and the choices hold.
+    Nothing without a result, except a note where the instance has uncertain numbers."""
+    if result is None:
+        if f.instance.uncertainty is None or not f.instance.uncertainty.parameters:
+            return []
+        return [
+            Heading(2, "How sure is the plan: uncertainty", "uncertainty"),
+            Paragraph(
+                "The instance gives some of its numbers a distribution; planner report --draws "
+                "200 adds the plan's health gain and floors under draws of them "
+                "(docs/uncertainty.md)."
+            ),
+        ]
+    s = result.summary
+    unit = str(s["health_unit"])
+    (health,) = [
+        r
+        for r in _records(result.distributions)
+        if (r["analysis"], r["measure"]) == ("plan", "health_gain_discounted")
+    ]
+
+    def share(value: Any) -> str:
+        return "" if value == "" or _nan(value) else f"{100 * float(value):.0f}%"
+
+    text = (
+        f"{s['draws']} draws of the {s['parameters']} uncertain numbers below (seed "
+        f"{s['seed']}; planner uncertainty writes every table, docs/uncertainty.md the rules). "
+        "Held fixed, "
+        f"the plan buys {figure(float(health['mean']))} {unit} on average (90% of draws between "
+        f"{figure(float(health['p5']))} and {figure(float(health['p95']))}) against "
+        f"{figure(float(health['deterministic']))} at the point values. It meets every floor in "
+        f"{share(s['p_all_floors_met'])} of draws, every partner's limit in "
+        f"{share(s['p_all_limits_met'])} and the envelope in {share(s['p_envelope_met'])}."
+    )
+    if s["reoptimised"]:
+        text += (
+            f" Solved again for each draw, a plan exists in {s['reoptimised_optimal']} of "
+            f"{s['draws']} draws"
+            + (
+                f", and every make-or-buy choice is the plan's in {share(s['p_same_choices'])} "
+                "of those"
+                if s["p_same_choices"] != ""
+                else ""
+            )
+            + "."
+        )
+    blocks: list[Block] = [
+        Heading(2, "How sure is the plan: uncertainty", "uncertainty"),
+        Paragraph(text),
+    ]
+    title = f"Health gain across the draws ({unit}, discounted)"
+    rows = [
+        [
+            "the plan, held fixed" if r["analysis"] == "plan" else "each draw's best plan",
+            str(r["measure"]).replace("_", " "),
+            *(figure(float(r[c])) if not _nan(r[c]) else "" for c in
+              ("deterministic", "mean", "p5", "p50", "p95")),
+        ]
+        for r in _records(result.distributions)
+        if r["measure"] == "health_gain_discounted"
+    ]  # fmt: skip
+    data = Table(
+        ["analysis", "measure", "deterministic", "mean", "5%", "median", "95%"],
+        rows,
+        ["left", "left", "right", "right", "right", "right", "right"],
+    )
+    svg = health_histogram(result.draws, float(health["deterministic"]), unit, title)
+    blocks.append(Chart(charts + 1, title, svg, data))
+    if len(result.floors):
+        title = "The chance that the plan meets each floor"
+        rows = [
+            [
+                str(r["floor"]),
+                str(r["year"]),
+                f"{'≤' if r['bound_type'] == 'upper' else '≥'} {count(float(r['bound']))}",
+                count(float(r["plan_level"])),
+                share(r["p_met"]),
+                f"{count(float(r['level_p5']))} to {count(float(r['level_p95']))}",
+            ]
+            for r in _records(result.floors)
+        ]
+        data = Table(
+            ["floor", "year", "bound", "plan", "met in", "level, 5% to 95%"],
+            rows,
+            ["left", "right", "right", "right", "right", "right"],
+        )
+        blocks.append(Chart(charts + 2, title, floor_chance_chart(result.floors, title), data))
+    rows = []
+    for r in _records(result.parameters):
+        kind = str(r["distribution"]) + (" (multiple of the value)" if r["relative"] else "")
+        if r["distribution"] in ("range", "triangular"):
+            numbers = f"{figure(float(r['low']))} to {figure(float(r['high']))}"
+        elif not _nan(r["sigma"]) and r["sigma"] is not None:
+            numbers = f"sigma {figure(float(r['sigma']))}"
+        else:
+            numbers = f"se {figure(float(r['se']))}"
+        rows.append([str(r["parameter"]), str(r["fields"]), kind, numbers, str(r["source"])])
+    blocks.append(
+        Table(
+            ["parameter", "fields", "distribution", "numbers", "source"],
+            rows,
+            ["left", "left", "left", "right", "left"],
+            "The uncertain numbers and their distributions",
+        )
+    )
+    return blocks
+
+
 # --- the report ------------------------------------------------------------------------------
 
 
@@ -1127,11 +1291,13 @@ def build_report(
     inputs: Sequence[Path] = (),
     frontier: pd.DataFrame | None = None,
     frontier_note: str = "",
+    uncertainty: UncertaintyResult | None = None,
 ) -> Report:
     """The report of a plan: findings, today, what it buys, the plan with its charts, the
     tables, and the assumptions and sources. `frontier` is Frontier.points of
     planner.sensitivity.envelope_frontier; without it the frontier is left out and
-    `frontier_note` says why."""
+    `frontier_note` says why. `uncertainty` (planner.uncertainty.analyse of the same plan) adds
+    a section with the health gain's distribution and each floor's chance of being met."""
     f = _facts(plan, instance)
     s = plan.summary
     title = str(s["title"]) + (f" — scenario {s['scenario']}" if s["scenario"] else "")
@@ -1142,6 +1308,7 @@ def build_report(
     blocks += _today_section(f)
     blocks += _buys_section(f)
     blocks += _plan_section(f, frontier, frontier_note)
+    blocks += uncertainty_section(f, uncertainty, sum(isinstance(b, Chart) for b in blocks))
     blocks += _tables_section(f)
     blocks += _sources_section(f)
     return Report(title=title, findings=found, blocks=blocks)

@@ -53,6 +53,8 @@ from planner.schema import (
     Supply,
     SupplyOption,
     Tranche,
+    UncertainParameter,
+    Uncertainty,
 )
 
 Origin = tuple[str, int | Cell]  # as load.Origin: (file as shown, line or cell)
@@ -320,6 +322,13 @@ SHEETS: tuple[Sheet, ...] = (
         ("resources", KEY), (ID,), _fields(Resource),
     ),
     Sheet(
+        "uncertainty", "uncertain number",
+        "uncertain numbers for planner uncertainty: the field (or fields, separated by commas, "
+        "that move together), the distribution and its numbers, see docs/uncertainty.md (the "
+        "seed: uncertainty.seed on sheet settings)",
+        ("uncertainty", "parameters", KEY), (ID,), _fields(UncertainParameter),
+    ),
+    Sheet(
         "scenarios", "scenario and field",
         "named overrides of any field: the field written as in error messages "
         "(interventions.education.health_gain, envelope.amounts[2015], "
@@ -359,6 +368,7 @@ SETTINGS: tuple[tuple[FieldPath, type[BaseModel], str], ...] = (
     (("pathway", "pathway"), PathwayInfo, "pathway"),
     (("pathway", "title"), PathwayInfo, "title"),
     (("pathway", "description"), PathwayInfo, "description"),
+    (("uncertainty", "seed"), Uncertainty, "seed"),
 )
 SETTING_COLUMNS = {
     dotted(path): schema_column(model, name, dotted(path) if len(path) > 1 else None, path)
@@ -371,6 +381,7 @@ ON_SHEETS = {  # fields of an instance that are not settings: where a workbook h
     "envelope": "sheet settings (envelope.baseline, envelope.reduction) or sheet envelope_amounts",
     "savings": "sheet settings (savings.rule) and sheet savings_shares",
     "objective": "sheet settings (objective.kind, objective.threshold)",
+    "uncertainty": "sheet settings (uncertainty.seed) and sheet uncertainty",
 }
 
 

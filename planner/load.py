@@ -29,8 +29,9 @@ MODEL_KEYS = (
     "interventions",
     "outcomes",
     "sources",
+    "uncertainty",
 )
-MERGED_SECTIONS = ("interventions", "outcomes")
+MERGED_SECTIONS = ("interventions", "outcomes", "uncertainty")
 
 
 @dataclass

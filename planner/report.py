@@ -26,6 +26,7 @@ from rich.table import Table
 from planner.errors import PlannerError, display_path
 from planner.result import Plan
 from planner.schema import CURRENCY_SYMBOL
+from planner.verify import summary_line
 
 if TYPE_CHECKING:
     from planner.compare import Comparison
@@ -51,6 +52,23 @@ MONEY_COLUMNS = {
     "worst_net_change",
     "unspent",
     "envelope",
+    "expected_loss",  # planner risk: partners' losses over the draws
+    "cvar",
+    "worst_loss",
+    "cvar_limit",
+    "plan_spend",  # planner uncertainty: spend and partners' net change over the draws
+    "spend_mean",
+    "spend_sd",
+    "spend_p5",
+    "spend_p50",
+    "spend_p95",
+    "plan_net_change",
+    "net_change_mean",
+    "net_change_sd",
+    "net_change_p5",
+    "net_change_p50",
+    "net_change_p95",
+    "income_change_mean",
 }
 PRICE_COLUMNS = {"unit_cost", "unit_price", "break_even_price"}  # money to the penny
 FIXED_DATE = dt.datetime(2000, 1, 1)  # workbook metadata date: the same bytes on every run
@@ -114,6 +132,8 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
         f" of envelope {money(s['total_envelope'], currency)}" if s["total_envelope"] != "" else ""
     )
     console.print(f"Spend over the plan: {money(s['total_spend'], currency)}{envelope}")
+    if s.get("verified"):
+        console.print(summary_line(s), soft_wrap=True, highlight=False, markup=False)
 
     years = sorted(plan.allocation["year"].unique())
     table = _table(
@@ -342,6 +362,16 @@ ABOUT_MEANING = {
     "mip_gap": "gap to the best bound the solver proved; 0: proven optimal; empty for an LP",
     "decisions": "the make-or-buy decisions compared",
     "scenarios": "the scenarios compared with the base",
+    "expected_objective": "planner risk: the risk-aware plan's objective averaged over the draws",
+    "alpha": "planner risk: CVaR level (0.95: the mean of the worst 5% of draws)",
+    "floors": "planner risk: floors held on average (expectation) or in every draw",
+    "floor_modes": "planner risk: floors held otherwise than --floors says",
+    "limits": "planner risk: partners' stated limits held on average or in every draw",
+    "envelope_mode": "planner risk: the envelope held on average or in every draw",
+    "cvar_limits": "planner risk: most CVaR of each partner's loss in any plan year",
+    "seed": "seed of the draws of the uncertain numbers: the same seed, the same draws",
+    "draws": "number of draws of the uncertain numbers",
+    "reoptimised": "planner uncertainty: whether each draw was also solved for its own plan",
     "python_version": "version of Python",
 }
 

@@ -16,6 +16,7 @@ from planner.build import Model
 from planner.errors import NoPlanError
 from planner.schema import Instance
 from planner.solve import Solution, Status
+from planner.verify import verified
 
 TOLERANCE = 1e-6  # a row is binding when its slack is within this share of its bound (or absolute)
 
@@ -137,10 +138,11 @@ def objective_unit(instance: Instance) -> str:
 
 
 def make_plan(model: Model, solution: Solution, scenario: str | None = None) -> Plan:
-    """The plan of an optimal solution; NoPlanError for any other status."""
+    """The plan of an optimal solution, verified against its instance (planner/verify.py);
+    NoPlanError for any other status, VerificationError for a plan that fails a check."""
     if solution.status is not Status.OPTIMAL:
         raise NoPlanError(solution.status.value, no_plan_message(model, solution))
-    return Plan(
+    plan = Plan(
         summary=_summary(model, solution, scenario),
         allocation=_allocation(model),
         outcomes=_outcomes(model),
@@ -150,6 +152,8 @@ def make_plan(model: Model, solution: Solution, scenario: str | None = None) -> 
         supply=_supply(model),
         shared_services=_shared_services(model),
     )
+    plan.summary.update(verified(model.instance, plan).summary())
+    return plan
 
 
 def no_plan_message(model: Model, solution: Solution) -> str:

@@ -391,6 +391,74 @@ class PathwayInfo(Strict):
     sources: list[str] | dict[str, str] | None = field("sources used", "text", default=None)
 
 
+_described = field  # UncertainParameter has a field named `field`, which hides the helper there
+
+
+class UncertainParameter(Strict):
+    """Uncertain numbers of the plan (one, or several that move together) and their distribution."""
+
+    # The value written at the field is the point value: the deterministic plan uses it, and a
+    # distribution's mean or mode defaults to it. With `relative: true` the numbers below are
+    # multiples of each field's value (1 is the value, 0.5 half of it). docs/uncertainty.md.
+
+    field: str | None = _described(
+        "the uncertain number, as a field path (interventions.education.unit_cost)",
+        "field path",
+        default=None,
+    )
+    fields: list[str] | None = _described(
+        "several numbers that move together (perfectly correlated), with relative: true",
+        "field paths",
+        default=None,
+    )
+    distribution: Literal["range", "normal", "lognormal", "beta", "triangular"] = _described(
+        "range: uniform from low to high; normal: mean and se; lognormal: mean and se (or "
+        "sigma, on the log scale); beta: a share with mean and se; triangular: low, mode, high",
+        "",
+    )
+    relative: bool = _described(
+        "the numbers below are multiples of each field's value (1 = the value)", "", default=False
+    )
+    low: Number | None = _described(
+        "least value (range, triangular)", "field unit, or multiple", default=None
+    )
+    high: Number | None = _described(
+        "greatest value (range, triangular)", "field unit, or multiple", default=None
+    )
+    mode: Number | None = _described(
+        "most likely value (triangular; default: the field's value)",
+        "field unit, or multiple",
+        default=None,
+    )
+    mean: Number | None = _described(
+        "mean (normal, lognormal, beta; default: the field's value)",
+        "field unit, or multiple",
+        default=None,
+    )
+    se: NonNegative | None = _described(
+        "standard error: the distribution's standard deviation (normal, lognormal, beta); 0 for "
+        "none",
+        "field unit, or multiple",
+        default=None,
+    )
+    sigma: NonNegative | None = _described(
+        "lognormal only, instead of se: standard deviation of the natural log", "", default=None
+    )
+    source: str | None = _described("evidence behind the distribution", "text", default=None)
+    notes: str | None = _described("anything else a reader should know", "text", default=None)
+
+
+class Uncertainty(Strict):
+    """Uncertain numbers of the plan, for `planner uncertainty` (draws of the evidence)."""
+
+    seed: Annotated[int, Field(ge=0)] = _described(
+        "seed of the random draws: the same seed, the same draws", "", default=0
+    )
+    parameters: dict[Id, UncertainParameter] = _described(
+        "the uncertain numbers by id", "", default={}
+    )
+
+
 class Instance(Strict):
     """One local plan: a pathway model's evidence plus local money, partners, floors, limits."""
 
@@ -439,6 +507,9 @@ class Instance(Strict):
     )
     scenarios: dict[Id, dict[str, Any]] = field(
         "named overrides of any field above (plus a description)", "", default={}
+    )
+    uncertainty: Uncertainty | None = field(
+        "uncertain numbers and their distributions (planner uncertainty)", "", default=None
     )
     sources: list[str] | dict[str, str] | None = field(
         "sources of the local figures", "text", default=None

@@ -966,6 +966,14 @@ def check_ramp_from_zero(instance: Instance, document: Document) -> list[Problem
     return problems
 
 
+def check_uncertainty(instance: Instance, document: Document) -> list[Problem]:
+    """Each uncertain parameter names real numbers of the plan (each at most once), and its
+    distribution's numbers fit its kind, the field's value and the field's domain."""
+    from planner.uncertainty import problems
+
+    return problems(instance, document)
+
+
 CHECKS: list[Check] = [
     check_references,
     check_years,
@@ -982,4 +990,5 @@ CHECKS: list[Check] = [
     check_bounded,
     check_floor_reachable,
     check_ramp_from_zero,
+    check_uncertainty,
 ]

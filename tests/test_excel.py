@@ -48,7 +48,7 @@ SHEET_NAMES = [
     "settings", "envelope_amounts", "partners", "savings_shares", "interventions", "delivered_by",
     "tranches", "effects", "resource_use", "supply_options", "shared_services", "outcomes",
     "paid_to", "external_costs", "refused_outcomes", "floors", "groups", "complements",
-    "resources", "scenarios", "sources", "pathway_sources",
+    "resources", "uncertainty", "scenarios", "sources", "pathway_sources",
 ]  # fmt: skip
 
 # One plan year and £10,000. Education buys 0.04 QALY for £100 (0.0004 a £), the clinic 0.01 for
@@ -425,6 +425,25 @@ EVERYTHING: dict[str, Any] = {
     "complements": {
         "follow_up": {"intervention": ["phone", "programme"], "requires": "clinic", "ratio": 2,
                       "description": "calls follow clinic visits"},
+    },
+    "uncertainty": {
+        "seed": 7,
+        "parameters": {
+            "gains": {"fields": ["interventions.education.tranches[0].health_gain",
+                                 "interventions.education.tranches[1].health_gain"],
+                      "relative": True, "distribution": "triangular", "low": 0.5, "high": 1.5,
+                      "mode": 1.0, "source": "=trial", "notes": "both tranches"},
+            "price": {"field": "interventions.clinic.unit_cost", "distribution": "normal",
+                      "mean": 60, "se": 5},
+            "share": {"field": "outcomes.admissions.paid_to.trust", "distribution": "beta",
+                      "se": 0.01},
+            "spread": {"field": "interventions.phone.health_gain", "distribution": "lognormal",
+                       "relative": True, "sigma": 0.3},
+            "range": {"field": "outcomes.admissions.baseline", "distribution": "range",
+                      "low": 30, "high": 50},
+            "scale": {"field": "interventions.phone.unit_cost", "distribution": "lognormal",
+                      "se": 2},
+        },
     },
     "scenarios": {
         "leaner": {

@@ -292,7 +292,7 @@ def test_model_with_an_instance_field(folder: Path) -> None:
         "1 problem in the input:\n"
         "models/diabetes.yaml:20: floors: is not a pathway-model field\n"
         "    fix: remove it or check the spelling; a pathway model has: pathway, title, "
-        "description, health_unit, interventions, outcomes, sources"
+        "description, health_unit, interventions, outcomes, sources, uncertainty"
     )
 
 

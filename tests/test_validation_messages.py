@@ -77,6 +77,8 @@ def test_every_semantic_check_has_a_test() -> None:
         # make-or-buy and all-or-nothing: tests/test_validation_supply.py
         "check_supply",
         "check_indivisible",
+        # uncertain numbers and their distributions: tests/test_validation_uncertainty.py
+        "check_uncertainty",
     }
     assert {check.__name__ for check in CHECKS} == tested
 
