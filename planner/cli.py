@@ -42,6 +42,17 @@ class SolverChoice(StrEnum):
     cbc = "cbc"
 
 
+InstanceArgument = Annotated[
+    Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
+]
+ScenarioOption = Annotated[str | None, typer.Option(help="Named scenario to apply.")]
+SolverOption = Annotated[SolverChoice, typer.Option(help="Solver to use.")]
+TimeLimitOption = Annotated[float | None, typer.Option(help="Solver time limit in seconds.")]
+PerSolveTimeLimit = Annotated[
+    float | None, typer.Option(help="Solver time limit in seconds, per solve.")
+]
+
+
 def default_instance() -> Path:
     """The bundled default instance: ./instances in the working folder, else the source tree."""
     name = Path("instances") / "diabetes_lewisham.yaml"
@@ -62,15 +73,13 @@ def _fail(exc: PlannerError) -> typer.Exit:
 
 @app.command()
 def solve(
-    instance: Annotated[
-        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
-    ] = None,
-    scenario: Annotated[str | None, typer.Option(help="Named scenario to apply.")] = None,
-    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    instance: InstanceArgument = None,
+    scenario: ScenarioOption = None,
+    solver: SolverOption = SolverChoice.highs,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default: results/<instance>[-<scenario>]).")
     ] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
+    time_limit: TimeLimitOption = None,
 ) -> None:
     """Solve an instance: print the plan and write its tables as CSV and plan.xlsx."""
     from planner import build, load, make_plan, validate
@@ -116,11 +125,9 @@ def _explain_infeasible(
 
 @app.command()
 def diagnose(
-    instance: Annotated[
-        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
-    ] = None,
-    scenario: Annotated[str | None, typer.Option(help="Named scenario to apply.")] = None,
-    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    instance: InstanceArgument = None,
+    scenario: ScenarioOption = None,
+    solver: SolverOption = SolverChoice.highs,
     relax: Annotated[
         list[str] | None,
         typer.Option(
@@ -129,9 +136,7 @@ def diagnose(
             "resource, ramp_up, ramp_down, ramp_up_share, ramp_down_share)."
         ),
     ] = None,
-    time_limit: Annotated[
-        float | None, typer.Option(help="Solver time limit in seconds, per solve.")
-    ] = None,
+    time_limit: PerSolveTimeLimit = None,
 ) -> None:
     """Say why an instance has no plan: the smallest relaxation that makes one, the
     alternatives, and an irreducible set of conflicting rules. Exits 0 once diagnosed (or when
@@ -157,9 +162,7 @@ def diagnose(
 
 @app.command()
 def compare(
-    instance: Annotated[
-        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
-    ] = None,
+    instance: InstanceArgument = None,
     scenario: Annotated[
         list[str] | None,
         typer.Option(help="Scenario to compare with the base (repeat; default: every scenario)."),
@@ -167,13 +170,11 @@ def compare(
     base: Annotated[
         str | None, typer.Option(help="Scenario to apply before analysing make-or-buy decisions.")
     ] = None,
-    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    solver: SolverOption = SolverChoice.highs,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default: results/<instance>-compare).")
     ] = None,
-    time_limit: Annotated[
-        float | None, typer.Option(help="Solver time limit in seconds, per solve.")
-    ] = None,
+    time_limit: PerSolveTimeLimit = None,
 ) -> None:
     """Compare plans: each make-or-buy option forced against free choice, and the scenarios."""
     from planner.compare import compare as run_compare
@@ -232,11 +233,9 @@ def check(
 
 @app.command()
 def report(
-    instance: Annotated[
-        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
-    ] = None,
-    scenario: Annotated[str | None, typer.Option(help="Named scenario to apply.")] = None,
-    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    instance: InstanceArgument = None,
+    scenario: ScenarioOption = None,
+    solver: SolverOption = SolverChoice.highs,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -244,7 +243,7 @@ def report(
             "(default: results/<instance>[-<scenario>]-report.html)."
         ),
     ] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
+    time_limit: TimeLimitOption = None,
     frontier: Annotated[
         bool, typer.Option(help="Include the envelope frontier (70%-130% of the envelope).")
     ] = True,
@@ -350,10 +349,8 @@ def template(
 
 @app.command()
 def frontier(
-    instance: Annotated[
-        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
-    ] = None,
-    scenario: Annotated[str | None, typer.Option(help="Named scenario to apply.")] = None,
+    instance: InstanceArgument = None,
+    scenario: ScenarioOption = None,
     floor: Annotated[
         str | None, typer.Option(help="Floor whose trade-off curve to trace (a floor's id).")
     ] = None,
@@ -366,14 +363,12 @@ def frontier(
         float | None, typer.Option(help="Highest level of --floor (default: 10% above it).")
     ] = None,
     steps: Annotated[int, typer.Option(help="Grid steps between --low and --high.")] = 12,
-    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    solver: SolverOption = SolverChoice.highs,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/<instance>[-<scenario>]-frontier)."),
     ] = None,
-    time_limit: Annotated[
-        float | None, typer.Option(help="Solver time limit in seconds, per solve.")
-    ] = None,
+    time_limit: PerSolveTimeLimit = None,
 ) -> None:
     """Sensitivity: the envelope frontier with its breakpoints (and a floor's trade-off), and
     how far each price, cost and health gain holds; written as CSV and frontier.xlsx."""
@@ -482,10 +477,8 @@ def _draw_progress() -> tuple[Progress, Callable[[str, int, int], None]]:
 
 @app.command()
 def uncertainty(
-    instance: Annotated[
-        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
-    ] = None,
-    scenario: Annotated[str | None, typer.Option(help="Named scenario to apply.")] = None,
+    instance: InstanceArgument = None,
+    scenario: ScenarioOption = None,
     draws: Annotated[int, typer.Option(min=1, help="Draws of the uncertain numbers.")] = 200,
     seed: Annotated[
         int | None,
@@ -494,14 +487,12 @@ def uncertainty(
     reoptimise: Annotated[
         bool, typer.Option(help="Also solve each draw for its own best plan.")
     ] = True,
-    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    solver: SolverOption = SolverChoice.highs,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/<instance>[-<scenario>]-uncertainty)."),
     ] = None,
-    time_limit: Annotated[
-        float | None, typer.Option(help="Solver time limit in seconds, per solve.")
-    ] = None,
+    time_limit: PerSolveTimeLimit = None,
 ) -> None:
     """Uncertainty: the plan under seeded draws of its uncertain numbers (floors met, health
     gain, each partner's income) and, re-optimised, how the best mix moves; written as CSV and
@@ -546,10 +537,8 @@ class ModeChoice(StrEnum):
 
 @app.command()
 def risk(
-    instance: Annotated[
-        Path | None, typer.Argument(help="Instance file (default: the bundled diabetes instance).")
-    ] = None,
-    scenario: Annotated[str | None, typer.Option(help="Named scenario to apply.")] = None,
+    instance: InstanceArgument = None,
+    scenario: ScenarioOption = None,
     draws: Annotated[
         int, typer.Option(min=1, help="Draws of the uncertain numbers (equally likely).")
     ] = 200,
@@ -580,12 +569,12 @@ def risk(
     envelope: Annotated[
         ModeChoice, typer.Option(help="The envelope on average, or in every draw.")
     ] = ModeChoice.every,
-    solver: Annotated[SolverChoice, typer.Option(help="Solver to use.")] = SolverChoice.highs,
+    solver: SolverOption = SolverChoice.highs,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/<instance>[-<scenario>]-risk)."),
     ] = None,
-    time_limit: Annotated[float | None, typer.Option(help="Solver time limit in seconds.")] = None,
+    time_limit: TimeLimitOption = None,
 ) -> None:
     """Risk-aware planning: one plan for every draw of the uncertain numbers, maximising the
     expected objective within CVaR limits on partners' losses, beside the deterministic plan;

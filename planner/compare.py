@@ -20,7 +20,7 @@ import pandas as pd
 from planner.build import build
 from planner.errors import NoPlanError
 from planner.load import load
-from planner.result import Plan, make_plan, objective_unit
+from planner.result import Plan, make_plan, named_tables, objective_unit
 from planner.schema import Instance
 from planner.solve import SolverName, Status, solve
 from planner.validate import validate
@@ -75,13 +75,8 @@ class Comparison:
     partners: pd.DataFrame
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        summary = pd.DataFrame({"field": list(self.summary), "value": list(self.summary.values())})
-        return {
-            "summary": summary,
-            "decisions": self.decisions,
-            "cases": self.cases,
-            "partners": self.partners,
-        }
+        """Every table by name, the summary as a two-column table first."""
+        return named_tables(self)
 
 
 # --- running one case ------------------------------------------------------------------------

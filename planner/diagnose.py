@@ -42,7 +42,7 @@ from planner.build import MONEY_SCALE, Key, Model, Rule, affine, build
 from planner.errors import NoPlanError
 from planner.load import load
 from planner.report import money, number
-from planner.result import no_plan_message
+from planner.result import named_tables, no_plan_message
 from planner.schema import Instance
 from planner.solve import SolverName, Status, solve
 from planner.validate import validate
@@ -109,13 +109,7 @@ class Diagnosis:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name, the summary as a two-column table first."""
-        summary = pd.DataFrame({"field": list(self.summary), "value": list(self.summary.values())})
-        return {
-            "summary": summary,
-            "relaxation": self.relaxation,
-            "alternatives": self.alternatives,
-            "conflict": self.conflict,
-        }
+        return named_tables(self)
 
 
 def diagnose(

@@ -6,7 +6,8 @@ here once, and reports read only these tables (docs/results.md lists their colum
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pandas as pd
@@ -55,6 +56,22 @@ OBJECTIVE_WORDS = {
 }
 
 
+def summary_table(summary: Mapping[str, Any]) -> pd.DataFrame:
+    """A summary as a two-column table: field, value."""
+    return pd.DataFrame({"field": list(summary), "value": list(summary.values())})
+
+
+def named_tables(result: Any) -> dict[str, pd.DataFrame]:
+    """The tables of a result dataclass (a `summary` dict, then DataFrame fields), by field name
+    in field order, the summary first as a two-column table: what every command writes."""
+    return {
+        item.name: summary_table(result.summary)
+        if item.name == "summary"
+        else getattr(result, item.name)
+        for item in fields(result)
+    }
+
+
 @dataclass(frozen=True)
 class Plan:
     """An optimal plan and its explanation, as DataFrames."""
@@ -70,17 +87,7 @@ class Plan:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name, the summary as a two-column table first."""
-        summary = pd.DataFrame({"field": list(self.summary), "value": list(self.summary.values())})
-        return {
-            "summary": summary,
-            "allocation": self.allocation,
-            "outcomes": self.outcomes,
-            "partners": self.partners,
-            "shadow_prices": self.shadow_prices,
-            "reduced_costs": self.reduced_costs,
-            "supply": self.supply,
-            "shared_services": self.shared_services,
-        }
+        return named_tables(self)
 
 
 def _clean(value: float) -> float:
@@ -428,7 +435,7 @@ def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
         # value in the objective's sense
         change = -dual if rule.sense == ">=" else dual
         value = _clean((change if model.maximise else -change) * rule.per)
-        off = _choice_is_off(model, rule.family, rule.key)
+        off = choice_is_off(model, rule.family, rule.key)
         rows.append(
             {
                 "family": rule.family,
@@ -445,7 +452,7 @@ def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
                 "binding": value != 0 and not off,
                 "explanation": NOT_CHOSEN
                 if off and value != 0
-                else _explain(
+                else explain_price(
                     model, rule.family, rule.subject, rule.year, rule.unit, rule.per, value, unit
                 ),
             }
@@ -460,7 +467,7 @@ NOT_CHOSEN = (
 )
 
 
-def _choice_is_off(model: Model, family: str, key: tuple[str | int, ...]) -> bool:
+def choice_is_off(model: Model, family: str, key: tuple[str | int, ...]) -> bool:
     """Whether a supply row belongs to an option or shared service switched off in the plan."""
     if family in ("option_capacity", "minimum_volume", "shared_use"):
         on = model.chosen.get(key)  # type: ignore[arg-type]
@@ -471,7 +478,7 @@ def _choice_is_off(model: Model, family: str, key: tuple[str | int, ...]) -> boo
     return on is not None and _value(on) < 0.5
 
 
-def _explain(
+def explain_price(
     model: Model,
     family: str,
     subject: str,

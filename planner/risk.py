@@ -36,8 +36,9 @@ from planner.errors import InputError, NoPlanError, Problem
 from planner.result import (
     NOT_CHOSEN,
     OBJECTIVE_WORDS,
-    _choice_is_off,
-    _explain,
+    choice_is_off,
+    explain_price,
+    named_tables,
     no_plan_message,
     objective_unit,
     tranche_health,
@@ -126,15 +127,7 @@ class RiskPlan:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name, the summary as a two-column table first."""
-        summary = pd.DataFrame({"field": list(self.summary), "value": list(self.summary.values())})
-        return {
-            "summary": summary,
-            "allocation": self.allocation,
-            "partners": self.partners,
-            "floors": self.floors,
-            "scenarios": self.scenarios,
-            "shadow_prices": self.shadow_prices,
-        }
+        return named_tables(self)
 
 
 @dataclass
@@ -850,7 +843,7 @@ def _shadow_prices(master: Model, solution: Solution) -> pd.DataFrame:
             family, scenario = family.removesuffix(MEAN), "mean"
         elif family == CVAR_TAIL:
             scenario = str(rule.key[-1])
-        off = _choice_is_off(master, family, own)  # an option or service the plan leaves off
+        off = choice_is_off(master, family, own)  # an option or service the plan leaves off
         if value == 0:
             words = "not binding: relaxing it would not improve the plan"
         elif off:
@@ -870,7 +863,7 @@ def _shadow_prices(master: Model, solution: Solution) -> pd.DataFrame:
                 f"{money}{rule.per:,.0f} smaller there would {amount}"
             )
         else:
-            words = _explain(master, family, rule.subject, rule.year, rule.unit, rule.per,
+            words = explain_price(master, family, rule.subject, rule.year, rule.unit, rule.per,
                              value, unit)  # fmt: skip
             if scenario == "mean":
                 words += " (the rule on average over the scenarios)"

@@ -31,7 +31,7 @@ import pandas as pd
 from planner.build import MONEY_SCALE, Key, Model, Rule, build
 from planner.errors import NoPlanError, PlannerError
 from planner.load import load
-from planner.result import no_plan_message, objective_unit, tranche_health
+from planner.result import no_plan_message, objective_unit, summary_table, tranche_health
 from planner.schema import Envelope, Instance
 from planner.solve import SolverName, Status, quiet_stdout, solve
 from planner.validate import validate
@@ -1739,7 +1739,7 @@ def tables(
 ) -> dict[str, pd.DataFrame]:
     """Every sensitivity table by name, the summary (`facts`) first as a two-column table; the
     floor and range tables are empty (with their columns) when not computed."""
-    summary = pd.DataFrame({"field": list(facts), "value": list(facts.values())})
+    summary = summary_table(facts)
     empty = pd.DataFrame(columns=TRADEOFF_COLUMNS)
     return {
         "summary": summary,

@@ -31,7 +31,7 @@ from pydantic.fields import FieldInfo
 from planner.build import Model, build
 from planner.errors import FieldPath, InputError, PlannerError, Problem, dotted
 from planner.load import Document
-from planner.result import TOLERANCE, Plan, health_in_year, make_plan
+from planner.result import TOLERANCE, Plan, health_in_year, make_plan, named_tables
 from planner.schema import Instance, UncertainParameter
 from planner.solve import Solution, SolverName, Status, solve
 
@@ -840,19 +840,7 @@ class UncertaintyResult:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name, the summary as a two-column table first."""
-        summary = pd.DataFrame({"field": list(self.summary), "value": list(self.summary.values())})
-        return {
-            "summary": summary,
-            "parameters": self.parameters,
-            "distributions": self.distributions,
-            "floors": self.floors,
-            "partners": self.partners,
-            "envelope": self.envelope,
-            "rules": self.rules,
-            "mix": self.mix,
-            "choices": self.choices,
-            "draws": self.draws,
-        }
+        return named_tables(self)
 
 
 @dataclass(frozen=True)
