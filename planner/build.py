@@ -15,7 +15,7 @@ from typing import Literal
 
 import pulp
 
-from planner.schema import Instance
+from planner.schema import Effect, Instance, Intervention
 
 Sense = Literal["<=", ">=", "=="]
 Key = tuple[str | int, ...]
@@ -116,7 +116,7 @@ class Model:
 
 def row_name(family: str, *key: str | int) -> str:
     """The one way rows are named: family and business key joined by double underscores."""
-    return "__".join([family, *(str(part) for part in key)])
+    return "__".join([family, *map(str, key)])
 
 
 def affine(
@@ -124,8 +124,10 @@ def affine(
 ) -> pulp.LpAffineExpression:
     """Sum of coefficient x variable terms (zero coefficients dropped) plus a constant."""
     terms = [(var, coef) for var, coef in pairs if coef != 0]
-    expression = pulp.lpSum_vars_coefs(terms) if terms else pulp.lpSum([])
-    return expression + constant
+    expression = pulp.lpSum_vars_coefs(terms) if terms else pulp.LpAffineExpression.empty()
+    if constant:
+        expression.constant = float(constant)  # in place: `expression + constant` copies
+    return expression
 
 
 def needs_choice(instance: Instance, iid: str, oid: str) -> bool:
@@ -207,13 +209,17 @@ def build(instance: Instance, families: Sequence[Callable[[Model], None]] | None
             health_terms[year].extend(zip(variables, gains, strict=True))
 
     # outcome levels: baseline + effect x (units bought `lag` years earlier - baseline units)
+    effects_on: dict[str, list[tuple[str, Intervention, list[Effect]]]] = {}
+    for iid, item in instance.interventions.items():  # in the interventions' order
+        for oid in item.effects:
+            effects_on.setdefault(oid, []).append((iid, item, item.effect_list(oid)))
     level: dict[tuple[str, int], pulp.LpAffineExpression] = {}
     for oid, outcome in instance.outcomes.items():
         for t, year in enumerate(years, start=1):
             pairs: list[tuple[pulp.LpVariable, float]] = []
             constant = outcome.baseline
-            for iid, item in instance.interventions.items():
-                for effect in item.effect_list(oid):
+            for iid, item, effects in effects_on.get(oid, []):
+                for effect in effects:
                     if t - effect.lag < 1:
                         continue
                     source_year = years[t - effect.lag - 1]
@@ -223,11 +229,13 @@ def build(instance: Instance, families: Sequence[Callable[[Model], None]] | None
 
     option_cost, service_cost = _supply_costs(instance, choices)
     payments = _payments(instance, units, level, option_cost, service_cost)
+    paid_in: dict[int, list[Payment]] = {year: [] for year in years}
+    for payment in payments:
+        paid_in[payment[1]].append(payment)
     spend = {
-        year: pulp.lpSum([a for _, y, a, enveloped in payments if y == year and enveloped])
-        for year in years
+        year: pulp.lpSum([a for _, _, a, enveloped in paid_in[year] if enveloped]) for year in years
     }
-    economic_cost = {year: _economic_cost(instance, units, payments, year) for year in years}
+    economic_cost = {year: _economic_cost(instance, units, paid_in[year], year) for year in years}
     health: dict[int, pulp.LpAffineExpression] = {}
     for year in years:
         outcome_health = pulp.lpSum(
@@ -369,6 +377,12 @@ def _payments(
     A refused outcome's tariff still reaches its payee, but not out of the envelope.
     """
     payments: list[Payment] = []
+    options_in: dict[int, list[tuple[str, str, pulp.LpAffineExpression]]] = {}
+    for (iid, oid, y), cost in option_cost.items():
+        options_in.setdefault(y, []).append((iid, oid, cost))
+    services_in: dict[int, list[tuple[str, pulp.LpAffineExpression]]] = {}
+    for (sid, y), cost in service_cost.items():
+        services_in.setdefault(y, []).append((sid, cost))
     for year in instance.plan_years:
         for iid, item in instance.interventions.items():
             if item.supply is not None:
@@ -376,13 +390,11 @@ def _payments(
             shares: dict[str | None, float] = dict(item.partner_shares().items()) or {None: 1.0}
             for who, share in shares.items():
                 payments.append((who, year, item.unit_cost * share * units[(iid, year)], True))
-        for (iid, oid, y), cost in option_cost.items():
-            if y == year:
-                provider = instance.option_provider(instance.interventions[iid].offered()[oid])
-                payments.append((provider, year, cost, True))
-        for (sid, y), cost in service_cost.items():
-            if y == year:
-                payments.append((instance.shared_services[sid].provider, year, cost, True))
+        for iid, oid, cost in options_in.get(year, []):
+            provider = instance.option_provider(instance.interventions[iid].offered()[oid])
+            payments.append((provider, year, cost, True))
+        for sid, cost in services_in.get(year, []):
+            payments.append((instance.shared_services[sid].provider, year, cost, True))
         for oid, outcome in instance.outcomes.items():
             if not outcome.tariff:
                 continue
@@ -400,14 +412,15 @@ def _economic_cost(
     payments: list[Payment],
     year: int,
 ) -> pulp.LpAffineExpression:
-    """Cost for the net-benefit objective: every payment (refused outcomes too), with units at
-    their full cost where one is given (an intervention without supply options)."""
+    """Cost for the net-benefit objective: every payment of the year (`payments`, refused
+    outcomes too), with units at their full cost where one is given (an intervention without
+    supply options)."""
     offsets = [
         (item.full_cost - item.unit_cost) * units[(iid, year)]
         for iid, item in instance.interventions.items()
         if item.full_cost is not None and item.supply is None
     ]
-    return pulp.lpSum([a for _, y, a, _ in payments if y == year] + offsets)
+    return pulp.lpSum([a for _, _, a, _ in payments] + offsets)
 
 
 def _partner_money(
@@ -435,24 +448,27 @@ def _partner_money(
     received: dict[tuple[str | None, int], list[pulp.LpAffineExpression]] = {}
     for who, year, amount, _ in payments:
         received.setdefault((who, year), []).append(amount)
+    # by partner, in the order of interventions and outcomes: today's units at today's prices,
+    # baseline levels at their tariffs, and outside costs per event
+    today_units: dict[str, list[float]] = {}
+    for item in instance.interventions.values():
+        for who, share in item.partner_shares().items():
+            today_units.setdefault(who, []).append(item.unit_cost * share * item.baseline_units)
+    today_tariffs: dict[str, list[float]] = {}
+    outside_by: dict[str, dict[str, float]] = {}
+    for oid, o in instance.outcomes.items():
+        for who, share in o.payee_shares().items():
+            today_tariffs.setdefault(who, []).append(o.tariff * share * o.baseline)
+        for who, cost in o.external_costs.items():
+            outside_by.setdefault(who, {})[oid] = cost
     for pid, partner in instance.partners.items():
         borne = {
             oid: instance.outcomes[oid].tariff
             for oid, r in instance.refused_outcomes.items()
             if r.responsible == pid
         }
-        outside = {
-            oid: o.external_costs[pid]
-            for oid, o in instance.outcomes.items()
-            if pid in o.external_costs
-        }
-        computed = sum(
-            item.unit_cost * item.partner_shares().get(pid, 0.0) * item.baseline_units
-            for item in instance.interventions.values()
-        ) + sum(
-            o.tariff * o.payee_shares().get(pid, 0.0) * o.baseline
-            for o in instance.outcomes.values()
-        )
+        outside = outside_by.get(pid, {})
+        computed = float(sum(today_units.get(pid, [])) + sum(today_tariffs.get(pid, [])))
         baseline_income[pid] = (
             partner.baseline_income if partner.baseline_income is not None else computed
         )

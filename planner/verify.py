@@ -412,10 +412,14 @@ def _units_and_levels(f: Formulation) -> None:
                     units = f.column(("units", iid, year))
                 f.units[(iid, year)] = units
                 own[year].append(item.health_gain * units)
+    effects_on: dict[str, list[tuple[str, Any]]] = {}  # by outcome, in the interventions' order
+    for iid, item in instance.interventions.items():
+        for oid in item.effects:
+            effects_on.setdefault(oid, []).append((iid, item))
     for oid, outcome in instance.outcomes.items():
         for t, year in enumerate(years, start=1):
             parts: list[Lin | float] = [outcome.baseline]
-            for iid, item in instance.interventions.items():
+            for iid, item in effects_on.get(oid, []):
                 for effect in item.effect_list(oid):
                     if t - effect.lag >= 1:
                         source = f.units[(iid, years[t - effect.lag - 1])]
@@ -456,23 +460,39 @@ def _money(f: Formulation) -> None:
         )
     if f.envelope is not None and instance.savings.rule == "carry_forward":
         f.carry = {year: f.column(("carry", year)) for year in instance.plan_years}
+    # who is paid for what, by partner in the order of interventions and outcomes (an index
+    # only: a partner's sums and parts are the same as scanning everything for it)
+    delivers: dict[str, list[tuple[str, Any]]] = {}
+    for iid, item in instance.interventions.items():
+        for who in item.partner_shares():
+            delivers.setdefault(who, []).append((iid, item))
+    paid_or_bears: dict[str, list[tuple[str, Any]]] = {}
+    outside: dict[str, list[tuple[str, Any]]] = {}
+    for oid, o in instance.outcomes.items():
+        payees = set(o.payee_shares())
+        if oid in refused:
+            payees.add(refused[oid].responsible)
+        for who in sorted(payees):
+            paid_or_bears.setdefault(who, []).append((oid, o))
+        for who in o.external_costs:
+            outside.setdefault(who, []).append((oid, o))
     for pid, partner in instance.partners.items():
         computed = math.fsum(
             item.unit_cost * item.partner_shares().get(pid, 0.0) * item.baseline_units
-            for item in instance.interventions.values()
+            for _, item in delivers.get(pid, [])
         ) + math.fsum(
             o.tariff * o.payee_shares().get(pid, 0.0) * o.baseline
-            for o in instance.outcomes.values()
+            for _, o in paid_or_bears.get(pid, [])
         )
         stated = partner.baseline_income
         f.baseline_income[pid] = computed if stated is None else stated
         f.baseline_external_cost[pid] = math.fsum(
-            o.external_costs.get(pid, 0.0) * o.baseline for o in instance.outcomes.values()
+            o.external_costs.get(pid, 0.0) * o.baseline for _, o in outside.get(pid, [])
         )
         share = instance.savings.shares.get(pid, 0.0) if instance.savings.rule == "share" else 0.0
         for year in instance.plan_years:
             parts: list[Lin | float] = []
-            for iid, item in instance.interventions.items():
+            for iid, item in delivers.get(pid, []):
                 if item.supply is None and item.partner_shares().get(pid):
                     parts.append(item.partner_shares()[pid] * item.unit_cost * f.units[(iid, year)])
             for (iid, oid, y), cost in f.option_cost.items():
@@ -482,7 +502,7 @@ def _money(f: Formulation) -> None:
             for (sid, y), cost in f.service_cost.items():
                 if y == year and instance.shared_services[sid].provider == pid:
                     parts.append(cost)
-            for oid, o in instance.outcomes.items():
+            for oid, o in paid_or_bears.get(pid, []):
                 paid = o.payee_shares().get(pid, 0.0)
                 borne = 1.0 if oid in refused and refused[oid].responsible == pid else 0.0
                 if o.tariff and (paid or borne):
@@ -491,9 +511,7 @@ def _money(f: Formulation) -> None:
                 parts.append(share * (f.envelope[year] - f.spend[year]))
             f.income[(pid, year)] = total(parts)
             f.external_cost[(pid, year)] = total(
-                o.external_costs[pid] * f.level[(oid, year)]
-                for oid, o in instance.outcomes.items()
-                if pid in o.external_costs
+                o.external_costs[pid] * f.level[(oid, year)] for oid, o in outside.get(pid, [])
             )
 
 

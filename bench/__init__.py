@@ -1,0 +1,1 @@
+"""Benchmarks of planner against raw HiGHS on seeded national-scale instances (bench/README.md)."""
