@@ -573,7 +573,11 @@ def read_workbook(path: Path) -> tuple[dict[str, Any], dict[FieldPath, Origin]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns of the extensions it drops
             formulas = openpyxl.load_workbook(io.BytesIO(raw), data_only=False)
-            values = openpyxl.load_workbook(io.BytesIO(raw), data_only=True)
+            values = (  # the saved results of formulas: a second reading, only where needed
+                openpyxl.load_workbook(io.BytesIO(raw), data_only=True)
+                if _has_formulas(formulas)
+                else formulas
+            )
     except Exception as exc:  # a damaged or foreign file: say so, never a traceback
         reason = type(exc).__name__ + (f": {exc}" if str(exc) else "")
         raise InputError(
@@ -610,6 +614,16 @@ def read_workbook(path: Path) -> tuple[dict[str, Any], dict[FieldPath, Origin]]:
     if reader.problems:
         raise InputError(reader.problems)
     return reader.data, reader.origins
+
+
+def _has_formulas(book: Any) -> bool:
+    """Whether any cell of the workbook (read with data_only=False) holds a formula."""
+    return any(
+        cell.data_type == "f"
+        for sheet in book.worksheets
+        for row in sheet.iter_rows()
+        for cell in row
+    )
 
 
 def _read_table(reader: _Reader, spec: Sheet, values: Any, formulas: Any) -> _Table | None:

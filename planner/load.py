@@ -9,6 +9,7 @@ Nothing here knows about PuLP or (for YAML) the schema's types.
 from __future__ import annotations
 
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,15 @@ from planner.errors import Cell, FieldPath, InputError, Problem, display_path
 Origin = tuple[str, int | Cell]  # (file as shown to the user, line in YAML or cell in a workbook)
 WORKBOOKS = (".xlsx", ".xlsm")  # read by planner/excel.py
 SPREADSHEETS = (".xls", ".ods", ".csv", ".numbers")  # not read: the user is told to save as .xlsx
+
+MAX_BYTES = 200_000_000  # a file larger than this is refused before parsing (1e6 variables: 90 MB)
+MAX_DEPTH = 64  # planner's deepest field is under 10 levels down; deeper nesting is refused
+MAX_ALIAS_VALUES = 10_000  # values that aliases (*name) may copy in one file: bombs refused
+YAML_TAG = "tag:yaml.org,2002:"
+SCALAR_TAGS = {YAML_TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp")}
+VALUE_TAG = YAML_TAG + "value"
+NOT_UTF8_FIX = "save the file as UTF-8 text"
+
 
 MODEL_KEYS = (
     "pathway",
@@ -58,73 +68,305 @@ class Document:
         return Problem(file=file, path=path, message=message, fix=fix, line=where or None)
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:,.0f} MB" if size >= 1_000_000 else f"{size:,} bytes"
+
+
 def read_yaml(path: Path) -> tuple[dict[str, Any], dict[FieldPath, Origin]]:
-    """Read one YAML file into plain data and a map from field path to (file, line)."""
+    """Read one YAML file into plain data and a map from field path to (file, line).
+
+    The file must be UTF-8 text of at most MAX_BYTES. Only plain values are read: a tag other
+    than YAML's own scalar, list and mapping tags (`!!python/...`, `!!binary`, `!custom`) is
+    refused, as is a merge key (`<<`), nesting deeper than MAX_DEPTH, an alias that contains
+    itself, and aliases copying more than MAX_ALIAS_VALUES values (a "billion laughs" file).
+    """
     shown = display_path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise InputError(
             [Problem(shown, (), f"cannot be read ({reason})", "check the path")]
         ) from None
+    if len(raw) > MAX_BYTES:
+        message = f"is larger than {_megabytes(MAX_BYTES)}, the most planner reads"
+        fix = (
+            "check that this is the instance file; a national instance of 1,000,000 "
+            "variables is about 90 MB"
+        )
+        raise InputError([Problem(shown, (), message, fix)])
+    text = _decode(raw, shown)
+    if not text.strip():
+        raise InputError([Problem(shown, (), "is empty", "write the instance fields, see docs/")])
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            [Problem(shown, (), f"is not UTF-8 text (byte {exc.start})", "save the file as UTF-8")]
-        ) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose(text)
+    except _TooDeep as exc:
+        message = f"nests lists or mappings more than {MAX_DEPTH} levels deep"
+        fix = "planner's fields are never this deep: check the brackets and the indentation"
+        raise InputError([Problem(shown, (), message, fix, exc.line)]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1
+        message = f"holds the character U+{exc.character:04X}, which YAML text cannot hold"
+        fix = "remove it; if the file is not plain text, give the instance's YAML file instead"
+        raise InputError([Problem(shown, (), message, fix, line)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
+        at = mark.line + 1 if mark is not None else None
         reason = getattr(exc, "problem", None) or str(exc)
         fix = "correct the YAML syntax here (indentation, a missing ':' or an unclosed quote)"
-        raise InputError([Problem(shown, (), f"is not valid YAML: {reason}", fix, line)]) from None
+        raise InputError([Problem(shown, (), f"is not valid YAML: {reason}", fix, at)]) from None
+    except RecursionError:  # PyYAML's own composer, without libyaml
+        message = f"nests lists or mappings more than {MAX_DEPTH} levels deep"
+        fix = "planner's fields are never this deep: check the brackets and the indentation"
+        raise InputError([Problem(shown, (), message, fix)]) from None
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
         raise InputError([Problem(shown, (), "is empty", "write the instance fields, see docs/")])
     if not isinstance(node, yaml.MappingNode):
         line = node.start_mark.line + 1
         fix = "the top level must be 'field: value' lines, see docs/"
         raise InputError([Problem(shown, (), "is not a mapping of fields", fix, line)])
-    origins: dict[FieldPath, Origin] = {}
-    problems: list[Problem] = []
-    data = _construct(node, (), shown, origins, problems)
-    if problems:
-        raise InputError(problems)
-    return data, origins
+    reader = _Composer(shown)
+    data = reader.construct(node, ())
+    if reader.problems:
+        raise InputError(reader.problems)
+    return data, reader.origins
 
 
-def _construct(
-    node: yaml.Node,
-    path: FieldPath,
-    file: str,
-    origins: dict[FieldPath, Origin],
-    problems: list[Problem],
-) -> Any:
-    origins.setdefault(path, (file, node.start_mark.line + 1))
-    if isinstance(node, yaml.MappingNode):
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def compose(text: str) -> yaml.Node | None:
+    """The YAML document's node tree, as `yaml.compose` with the safe loader gives it.
+
+    With libyaml (PyYAML's C parser) the events are read by libyaml and the tree is built here,
+    without recursion, so nesting deeper than MAX_DEPTH is refused at once (libyaml's own
+    composer recurses without limit, and crashes on nesting 100,000 deep); this is some 50 times
+    faster than PyYAML's Python parser. Text with a character YAML does not allow, and text
+    libyaml finds invalid, is read again by the Python parser, whose verdict and message stand.
+    """
+    if not getattr(yaml, "__with_libyaml__", False) or yaml.reader.Reader.NON_PRINTABLE.search(
+        text
+    ):
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    try:
+        return _compose_events(text)
+    except yaml.YAMLError:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+def _compose_events(text: str) -> yaml.Node | None:
+    resolver: Any = yaml.SafeLoader("")  # resolves plain scalars' tags as PyYAML does
+    anchors: dict[str, yaml.Node] = {}
+    stack: list[list[Any]] = []  # [collection node, key waiting for its value]
+    root: yaml.Node | None = None
+    documents = 0
+    events: Iterator[Any] = yaml.parse(text, Loader=yaml.CSafeLoader)
+    for event in events:
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise yaml.YAMLError("a second document")  # the Python parser says so
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            stack.pop()[0].end_mark = event.end_mark
+            continue
+        if not isinstance(event, yaml.NodeEvent):  # stream start and end, document end
+            continue
+        anchor, e = event.anchor, typing.cast(Any, event)  # e: its fields, by the event's kind
+        node: yaml.Node
+        if isinstance(event, yaml.AliasEvent):
+            if anchor not in anchors:
+                raise yaml.YAMLError("an undefined alias")
+            node = anchors[anchor]
+            anchor = None
+        elif isinstance(event, yaml.ScalarEvent):
+            tag = e.tag
+            if tag is None or tag == "!":
+                tag = resolver.resolve(yaml.ScalarNode, e.value, e.implicit)
+            node = yaml.ScalarNode(tag, e.value, e.start_mark, e.end_mark, style=e.style)
+        else:
+            kind: Any = (
+                yaml.SequenceNode
+                if isinstance(event, yaml.SequenceStartEvent)
+                else yaml.MappingNode
+            )
+            tag = e.tag
+            if tag is None or tag == "!":
+                tag = resolver.resolve(kind, None, e.implicit)
+            node = kind(tag, [], e.start_mark, None, flow_style=e.flow_style)
+        if anchor is not None:
+            if anchor in anchors:
+                raise yaml.YAMLError("a duplicate anchor")
+            anchors[anchor] = node
+        if not stack:
+            root = node
+        elif isinstance(stack[-1][0], yaml.SequenceNode):
+            stack[-1][0].value.append(node)
+        elif stack[-1][1] is None:
+            stack[-1][1] = node
+        else:
+            stack[-1][0].value.append((stack[-1][1], node))
+            stack[-1][1] = None
+        if isinstance(event, yaml.CollectionStartEvent):
+            stack.append([node, None])
+            if len(stack) > MAX_DEPTH:
+                raise _TooDeep(e.start_mark.line + 1)
+    return root
+
+
+def _decode(raw: bytes, shown: str) -> str:
+    """UTF-8 text (a byte-order mark dropped), or InputError saying what the bytes are."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        message = "is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8"
+        raise InputError([Problem(shown, (), message, NOT_UTF8_FIX)])
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        message = (
+            f"holds a NUL byte (byte {nul}): it is not a text file, or it is UTF-16 text "
+            "without a byte-order mark"
+        )
+        raise InputError([Problem(shown, (), message, NOT_UTF8_FIX, line)])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        message = f"is not UTF-8 text (byte {exc.start})"
+        raise InputError([Problem(shown, (), message, NOT_UTF8_FIX, line)]) from None
+
+
+class _Composer:
+    """Builds plain data from YAML nodes, with the line of every field and a problem for each
+    value planner does not read (module docstring of read_yaml)."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.origins: dict[FieldPath, Origin] = {}
+        self.problems: list[Problem] = []
+        self.scalars = yaml.SafeLoader("")  # constructs plain scalars only
+        self.seen: set[int] = set()  # nodes built once: met again, they are an alias's copy
+        self.copied = 0  # values copied by aliases
+        self.open: set[int] = set()  # nodes being built (an alias to one contains itself)
+
+    def problem(self, node: yaml.Node, path: FieldPath, message: str, fix: str) -> None:
+        self.problems.append(Problem(self.file, path, message, fix, node.start_mark.line + 1))
+
+    def construct(self, node: yaml.Node, path: FieldPath) -> Any:
+        self.origins.setdefault(path, (self.file, node.start_mark.line + 1))
+        if id(node) in self.open:
+            fix = "an alias (*name) must not stand inside the entry it names (&name)"
+            return self.problem(node, path, "refers to itself through an alias", fix)
+        if id(node) in self.seen:
+            self.copied += 1
+            if self.copied == MAX_ALIAS_VALUES + 1:
+                message = f"aliases (*name) copy more than {MAX_ALIAS_VALUES:,} values"
+                fix = "write the entries out, or use fewer aliases (is it a 'billion laughs' file?)"
+                self.problem(node, path, message, fix)
+            if self.copied > MAX_ALIAS_VALUES:
+                return None
+        self.seen.add(id(node))
+        if len(path) > MAX_DEPTH:
+            if len(path) == MAX_DEPTH + 1:
+                message = f"is nested more than {MAX_DEPTH} levels deep"
+                self.problem(node, path, message, "planner's fields are never this deep")
+            return None
+        if not _plain(node):
+            return self._tagged(node, path)
+        if isinstance(node, yaml.MappingNode):
+            self.open.add(id(node))
+            try:
+                return self._mapping(node, path)
+            finally:
+                self.open.discard(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            self.open.add(id(node))
+            try:
+                return [self.construct(item, (*path, i)) for i, item in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
+        return self._scalar(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader("").construct_object(key_node, deep=True)
-            if not isinstance(key, str | int):
-                key = str(key)
             line = key_node.start_mark.line + 1
+            if key_node.tag == YAML_TAG + "merge":
+                fix = "write the fields out in full (an alias *name alone copies a whole entry)"
+                self.problem(
+                    key_node, path, "has a merge key (<<), which planner does not read", fix
+                )
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                what = "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
+                fix = "write a plain name before the ':'"
+                self.problem(key_node, path, f"has {what} as a key, not a name", fix)
+                continue
+            key = self._key(key_node, path)
+            if key is None:
+                continue
             if key in out:
                 message = f"'{key}' is written twice"
                 fix = "keep one entry per name (names must be unique)"
-                problems.append(Problem(file, (*path, key), message, fix, line))
+                self.problems.append(Problem(self.file, (*path, key), message, fix, line))
                 continue
-            origins[(*path, key)] = (file, line)
-            out[key] = _construct(value_node, (*path, key), file, origins, problems)
+            self.origins[(*path, key)] = (self.file, line)
+            out[key] = self.construct(value_node, (*path, key))
         return out
+
+    def _key(self, node: yaml.ScalarNode, path: FieldPath) -> str | int | None:
+        """A key as a name: a whole number stays a number (a year); any other key is the text
+        as written (`yes`, `1.5`, `~` and dates are names, not a boolean, number, null or date)."""
+        if node.tag == VALUE_TAG:
+            return str(node.value)
+        if not _plain(node):
+            self._tagged(node, path)
+            return None
+        if node.tag == YAML_TAG + "int":
+            value = self._scalar(node, path)
+            return value if isinstance(value, int) else None
+        return str(node.value)
+
+    def _scalar(self, node: yaml.Node, path: FieldPath) -> Any:
+        try:
+            value = self.scalars.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, KeyError, OverflowError) as exc:
+            kind = node.tag.rsplit(":", 1)[-1]
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            message = f"cannot be read as a YAML {kind} ({reason})"
+            fix = "write the value plainly, in quotes if it is text"
+            return self.problem(node, path, message, fix)
+        if isinstance(value, str) and (bad := next((c for c in value if _unwritable(c)), None)):
+            message = f"holds the character U+{ord(bad):04X}, which is not text"
+            fix = "remove the escape that writes it (such as \\0 or \\ud800)"
+            return self.problem(node, path, message, fix)
+        return value
+
+    def _tagged(self, node: yaml.Node, path: FieldPath) -> Any:
+        if node.tag == VALUE_TAG and isinstance(node, yaml.ScalarNode):
+            return str(node.value)  # a lone "=": YAML 1.1 tags it, planner reads it as text
+        tag = "!!" + node.tag.removeprefix(YAML_TAG) if node.tag.startswith(YAML_TAG) else node.tag
+        message = f"has the YAML tag {tag}, which planner does not read"
+        fix = "remove the tag and write a plain value (planner reads numbers, text, lists and "
+        fix += "'field: value' lines only)"
+        return self.problem(node, path, message, fix)
+
+
+def _plain(node: yaml.Node) -> bool:
+    """A node with YAML's own tag for its kind: a mapping, a list, or a plain scalar."""
+    if isinstance(node, yaml.MappingNode):
+        return bool(node.tag == YAML_TAG + "map")
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(item, (*path, index), file, origins, problems)
-            for index, item in enumerate(node.value)
-        ]
-    return yaml.SafeLoader("").construct_object(node, deep=True)
+        return bool(node.tag == YAML_TAG + "seq")
+    return node.tag in SCALAR_TAGS
+
+
+def _unwritable(char: str) -> bool:
+    """A NUL or a lone surrogate: no file planner writes can hold it."""
+    return char == "\x00" or "\ud800" <= char <= "\udfff"
 
 
 def deep_merge(base: Any, override: Any) -> Any:

@@ -8,13 +8,36 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+
+def _no_bool(kind: str) -> BeforeValidator:
+    """Refuse true/false (and YAML's yes/no/on/off) where a number is due: pydantic would read
+    them as 1 and 0, a number nobody wrote."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticCustomError(kind, "Input should be a number, not a boolean")
+        return value
+
+    return BeforeValidator(check)
+
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Number = Annotated[float, Field(allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Whole = Annotated[int, _no_bool("int_type")]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False), _no_bool("float_type")]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), _no_bool("float_type")]
+Number = Annotated[float, Field(allow_inf_nan=False), _no_bool("float_type")]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), _no_bool("float_type")]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False), _no_bool("float_type")]
 CURRENCY_SYMBOL = {"GBP": "£", "USD": "$", "EUR": "€"}
 
 
@@ -31,7 +54,7 @@ class Effect(Strict):
     """Change in an outcome per unit of an intervention, `lag` years after the units are bought."""
 
     per_unit: Number = field("change in the outcome per unit bought", "outcome units per unit")
-    lag: int = field("years between buying a unit and its effect", "years", default=0, ge=0)
+    lag: Whole = field("years between buying a unit and its effect", "years", default=0, ge=0)
 
 
 class Tranche(Strict):
@@ -79,10 +102,10 @@ class SupplyOption(Strict):
     min_volume: NonNegative | None = field(
         "fewest units a year if used (minimum contract volume)", "units", default=None
     )
-    first_year: int | None = field(
+    first_year: Whole | None = field(
         "first plan year it can supply (default: the first plan year)", "year", default=None
     )
-    last_year: int | None = field(
+    last_year: Whole | None = field(
         "last plan year it can supply, such as a contract's end (default: the last plan year)",
         "year",
         default=None,
@@ -127,7 +150,7 @@ class SharedService(Strict):
     capacity: NonNegative | None = field(
         "most units a year across every option drawing on it", "units", default=None
     )
-    first_year: int | None = field(
+    first_year: Whole | None = field(
         "first plan year it can open (default: the first plan year)", "year", default=None
     )
     source: str | None = field("evidence behind the numbers", "text", default=None)
@@ -252,7 +275,7 @@ class Envelope(Strict):
     reduction: Share | None = field(
         "reduction each year, compounding (0.02 for 2%)", "share a year", default=None
     )
-    amounts: dict[int, Money] | None = field(
+    amounts: dict[Whole, Money] | None = field(
         "envelope for each plan year, instead of baseline and reduction",
         "currency by year",
         default=None,
@@ -326,7 +349,7 @@ class Floor(Strict):
     relative: NonNegative | None = field(
         "the bound as a multiple of the baseline level (0.97 for 3% below)", "ratio", default=None
     )
-    year: int | None = field(
+    year: Whole | None = field(
         "the plan year it applies to (default: every plan year)", "year", default=None
     )
     description: str | None = field("the rule in words", "text", default=None)
@@ -377,7 +400,7 @@ class Objective(Strict):
         "",
         default="health_gain",
     )
-    threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = field(
+    threshold: Positive | None = field(
         "with net_benefit: cost-effectiveness threshold", "currency per health unit", default=None
     )
 
@@ -451,7 +474,7 @@ class UncertainParameter(Strict):
 class Uncertainty(Strict):
     """Uncertain numbers of the plan, for `planner uncertainty` (draws of the evidence)."""
 
-    seed: Annotated[int, Field(ge=0)] = _described(
+    seed: Annotated[Whole, Field(ge=0)] = _described(
         "seed of the random draws: the same seed, the same draws", "", default=0
     )
     parameters: dict[Id, UncertainParameter] = _described(
@@ -473,11 +496,11 @@ class Instance(Strict):
         "currency of every money field", "", default="GBP"
     )
     health_unit: str = field("unit of health gain (QALY, DALY averted)", "text", default="QALY")
-    population: Annotated[int, Field(gt=0)] | None = field(
+    population: Annotated[Whole, Field(gt=0)] | None = field(
         "people covered", "persons", default=None
     )
-    baseline_year: int = field("the observed year the baseline figures describe", "year")
-    horizon: Annotated[int, Field(ge=1, le=50)] = field(
+    baseline_year: Whole = field("the observed year the baseline figures describe", "year")
+    horizon: Annotated[Whole, Field(ge=1, le=50)] = field(
         "number of plan years after the baseline", "years"
     )
     discount_rate: Share = field(

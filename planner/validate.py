@@ -846,8 +846,8 @@ def check_bounded(instance: Instance, document: Document) -> list[Problem]:
         # (falling ones stop at zero)
         gains += [
             effect.per_unit * outcome.health_gain_per_event
-            for oid, outcome in instance.outcomes.items()
-            if outcome.maximum is None
+            for oid in item.effects
+            if (outcome := instance.outcomes.get(oid)) is not None and outcome.maximum is None
             for effect in item.effect_list(oid)
             if effect.per_unit > 0
         ]
@@ -906,6 +906,10 @@ def _option_capacity(instance: Instance, option: SupplyOption) -> float | None:
 def check_floor_reachable(instance: Instance, document: Document) -> list[Problem]:
     """A floor must be reachable by some allocation within the interventions' min and max units."""
     problems: list[Problem] = []
+    affecting: dict[str, list[Intervention]] = {}  # by outcome, in the interventions' order
+    for item in instance.interventions.values():
+        for oid in item.effects:
+            affecting.setdefault(oid, []).append(item)
     for fid, floor in instance.floors.items():
         outcome = instance.outcomes.get(floor.outcome)
         if outcome is None or (floor.value is None) == (floor.relative is None):
@@ -914,7 +918,7 @@ def check_floor_reachable(instance: Instance, document: Document) -> list[Proble
         for year in [floor.year] if floor.year is not None else instance.plan_years:
             t = year - instance.baseline_year
             low = high = outcome.baseline
-            for item in instance.interventions.values():
+            for item in affecting.get(floor.outcome, []):
                 for effect in item.effect_list(floor.outcome):
                     if t - effect.lag < 1:
                         continue
@@ -966,6 +970,29 @@ def check_ramp_from_zero(instance: Instance, document: Document) -> list[Problem
     return problems
 
 
+def check_listed_once(instance: Instance, document: Document) -> list[Problem]:
+    """An intervention is listed at most once in a group and on each side of a complement: the
+    rule adds the listed units, so a name given twice would count its units twice."""
+    problems: list[Problem] = []
+    lists: list[tuple[FieldPath, list[str]]] = [
+        (("groups", gid, "members"), group.members) for gid, group in instance.groups.items()
+    ]
+    for cid, complement in instance.complements.items():
+        for side, names in zip(("intervention", "requires"), complement.sides(), strict=True):
+            lists.append((("complements", cid, side), names))
+    for path, names in lists:
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            problems.append(
+                document.problem(
+                    path,
+                    f"lists {', '.join(twice)} more than once: its units would be counted twice",
+                    "list each intervention once",
+                )
+            )
+    return problems
+
+
 def check_uncertainty(instance: Instance, document: Document) -> list[Problem]:
     """Each uncertain parameter names real numbers of the plan (each at most once), and its
     distribution's numbers fit its kind, the field's value and the field's domain."""
@@ -990,5 +1017,6 @@ CHECKS: list[Check] = [
     check_bounded,
     check_floor_reachable,
     check_ramp_from_zero,
+    check_listed_once,
     check_uncertainty,
 ]

@@ -109,8 +109,8 @@ def test_not_utf8(folder: Path) -> None:
     write(folder, "instance.yaml", b"name: caf\xe9\nhorizon: 2\n")
     assert load_error("instance.yaml") == (
         "1 problem in the input:\n"
-        "instance.yaml: (top level): is not UTF-8 text (byte 9)\n"
-        "    fix: save the file as UTF-8"
+        "instance.yaml:1: (top level): is not UTF-8 text (byte 9)\n"
+        "    fix: save the file as UTF-8 text"
     )
 
 
@@ -411,3 +411,142 @@ def test_deep_merge() -> None:
         "b": [3],
     }
     assert base == {"a": {"x": 1, "y": 2}, "b": [1, 2], "c": 3}  # not changed in place
+
+
+# --- found by the bad-input suite (tests/test_fuzz_files.py) -------------------------------------
+
+ONE_YEAR = "name: t\nbaseline_year: 2020\nhorizon: 1\ndiscount_rate: 0\n"
+
+
+def test_a_lone_equals_sign_is_text(folder: Path) -> None:
+    # was a ConstructorError traceback: YAML 1.1 tags a plain "=" as a "value"
+    write(
+        folder,
+        "instance.yaml",
+        ONE_YEAR
+        + "title: =\ninterventions:\n  a: {name: =, unit: u, unit_cost: 1, max_units: 1}\n",
+    )
+    instance = planner.check_instance("instance.yaml")
+    assert (instance.title, instance.interventions["a"].name) == ("=", "=")
+
+
+def test_a_date_that_is_no_date(folder: Path) -> None:
+    # was a ValueError traceback
+    write(folder, "instance.yaml", ONE_YEAR + "title: 2020-13-45\n")
+    assert load_error("instance.yaml") == (
+        "1 problem in the input:\n"
+        "instance.yaml:5: title: cannot be read as a YAML timestamp (month must be in 1..12)\n"
+        "    fix: write the value plainly, in quotes if it is text"
+    )
+
+
+def test_true_false_yes_no_are_not_numbers(folder: Path) -> None:
+    # was read silently as 1 and 0
+    write(
+        folder,
+        "instance.yaml",
+        "name: t\nbaseline_year: 2020\nhorizon: on\ndiscount_rate: 0\n"
+        "interventions:\n  a: {name: A, unit: u, unit_cost: yes, max_units: no}\n"
+        "envelope: {baseline: true}\n",
+    )
+    assert load_error("instance.yaml") == (
+        "4 problems in the input:\n"
+        "instance.yaml:3: horizon: must be a whole number (got True)\n"
+        "    fix: write a whole number such as 2016, no symbols or commas (unit: years)\n"
+        "instance.yaml:6: interventions.a.max_units: must be a number (got False)\n"
+        "    fix: write a number such as 1200 or 0.05, no symbols or commas (unit: units)\n"
+        "instance.yaml:6: interventions.a.unit_cost: must be a number (got True)\n"
+        "    fix: write a number such as 1200 or 0.05, no symbols or commas (unit: currency per "
+        "unit)\n"
+        "instance.yaml:7: envelope.baseline: must be a number (got True)\n"
+        "    fix: write a number such as 1200 or 0.05, no symbols or commas (unit: currency)"
+    )
+
+
+def test_keys_are_names_as_written(folder: Path) -> None:
+    # `yes:` was the boolean True ("Keys should be strings" at "[1]"), `~:` the text "None"
+    write(
+        folder,
+        "instance.yaml",
+        ONE_YEAR + "interventions:\n  yes: {name: A, unit: u, unit_cost: 1, max_units: 1}\n"
+        "  ~: {name: B, unit: u, unit_cost: 1, max_units: 1}\n",
+    )
+    assert load_error("instance.yaml") == (
+        "1 problem in the input:\n"
+        "instance.yaml:7: interventions.~: '~' is not a valid name\n"
+        "    fix: use letters, digits and underscores, starting with a letter (e.g. self_care)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "where", "message"),
+    [
+        (
+            ONE_YEAR.encode() + b"title: a\x00b\n",
+            "instance.yaml:5",
+            "holds a NUL byte (byte 64): it is not a text file, or it is UTF-16 text without a "
+            "byte-order mark",
+        ),
+        (
+            ONE_YEAR.encode("utf-16"),
+            "instance.yaml",
+            "is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8",
+        ),
+        (
+            ONE_YEAR.encode("utf-16-le"),
+            "instance.yaml:1",
+            "holds a NUL byte (byte 1): it is not a text file, or it is UTF-16 text without a "
+            "byte-order mark",
+        ),
+    ],
+)
+def test_nul_bytes_and_utf16(folder: Path, raw: bytes, where: str, message: str) -> None:
+    # was "not valid YAML: unacceptable character #x0000 ... in "<unicode string>", position 7"
+    write(folder, "instance.yaml", raw)
+    assert load_error("instance.yaml") == (
+        f"1 problem in the input:\n{where}: (top level): {message}\n"
+        "    fix: save the file as UTF-8 text"
+    )
+
+
+def test_a_control_character_names_its_line(folder: Path) -> None:
+    write(folder, "instance.yaml", ONE_YEAR + "title: a\x07b\n")
+    assert load_error("instance.yaml") == (
+        "1 problem in the input:\n"
+        "instance.yaml:5: (top level): holds the character U+0007, which YAML text cannot hold\n"
+        "    fix: remove it; if the file is not plain text, give the instance's YAML file instead"
+    )
+
+
+def test_a_blank_file_is_empty(folder: Path) -> None:
+    # was "is not valid YAML: found character '\t' that cannot start any token"
+    write(folder, "instance.yaml", "  \n\t\n   \n")
+    assert load_error("instance.yaml") == (
+        "1 problem in the input:\n"
+        "instance.yaml: (top level): is empty\n"
+        "    fix: write the instance fields, see docs/"
+    )
+
+
+def test_an_escape_that_writes_no_character(folder: Path) -> None:
+    # a lone surrogate loaded silently, and could not be written to any output
+    write(folder, "instance.yaml", ONE_YEAR + 'title: "\\ud800"\n')
+    assert load_error("instance.yaml") == (
+        "1 problem in the input:\n"
+        "instance.yaml:5: title: holds the character U+D800, which is not text\n"
+        "    fix: remove the escape that writes it (such as \\0 or \\ud800)"
+    )
+
+
+def test_a_merge_key_is_refused(folder: Path) -> None:
+    # was a ConstructorError traceback
+    write(
+        folder,
+        "instance.yaml",
+        ONE_YEAR + "partners:\n  a: &p {name: A}\n  b:\n    <<: *p\n    max_loss: 1\n",
+    )
+    assert load_error("instance.yaml") == (
+        "1 problem in the input:\n"
+        "instance.yaml:8: partners.b: has a merge key (<<), which planner does not read\n"
+        "    fix: write the fields out in full (an alias *name alone copies a whole entry)"
+    )

@@ -74,6 +74,7 @@ def test_every_semantic_check_has_a_test() -> None:
         "check_bounded",
         "check_ramp_from_zero",
         "check_floor_reachable",
+        "check_listed_once",
         # make-or-buy and all-or-nothing: tests/test_validation_supply.py
         "check_supply",
         "check_indivisible",
@@ -84,6 +85,27 @@ def test_every_semantic_check_has_a_test() -> None:
 
 
 # --- semantic checks -----------------------------------------------------------------------------
+
+
+def test_check_listed_once(check: Check) -> None:
+    # found by tests/test_fuzz_files.py: a member listed twice counted its units twice
+    error = check(
+        "interventions:\n"
+        "  a: {name: A, unit: patient, unit_cost: 1, max_units: 1}\n"  # 6
+        "  b: {name: B, unit: patient, unit_cost: 1, max_units: 1}\n"
+        "groups:\n"
+        "  g: {members: [a, b, a], rule: meet_need, need: 1}\n"  # 9
+        "complements:\n"
+        "  c: {intervention: [b, b], requires: [a, a]}\n"  # 11
+    )
+    assert shown(error) == [
+        "instance.yaml:9: groups.g.members: lists a more than once: its units would be counted "
+        "twice\n    fix: list each intervention once",
+        "instance.yaml:11: complements.c.intervention: lists b more than once: its units would "
+        "be counted twice\n    fix: list each intervention once",
+        "instance.yaml:11: complements.c.requires: lists a more than once: its units would be "
+        "counted twice\n    fix: list each intervention once",
+    ]
 
 
 def test_check_references_lists_every_undefined_name_at_once(check: Check) -> None:
