@@ -20,7 +20,7 @@ import pandas as pd
 from planner.build import build
 from planner.errors import NoPlanError
 from planner.load import load
-from planner.result import Plan, make_plan, named_tables, objective_unit
+from planner.result import Plan, make_plan, named_tables, not_proven_optimal, objective_unit
 from planner.schema import Instance
 from planner.solve import SolverName, Status, solve
 from planner.validate import validate
@@ -95,7 +95,9 @@ def run_case(
         plan = make_plan(model, solve(model, solver, time_limit))
     except NoPlanError as exc:
         return Case(label, None, exc.status, str(exc), description)
-    return Case(label, plan, Status.OPTIMAL.value, "", description)
+    # a MILP stopped at its time limit has a plan, not proven optimal: status time_limit
+    return Case(label, plan, str(plan.summary["status"]), not_proven_optimal(plan.summary),
+                description)  # fmt: skip
 
 
 def decisions(instance: Instance) -> list[str]:

@@ -39,7 +39,7 @@ from matplotlib.ticker import FuncFormatter
 import planner
 from planner.errors import display_path
 from planner.report import OutputError, money, pence
-from planner.result import Plan
+from planner.result import Plan, not_proven_optimal
 from planner.schema import CURRENCY_SYMBOL, Instance
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ class Heading:
 @dataclass(frozen=True)
 class Paragraph:
     text: str
+    warning: bool = False  # shown boxed and in bold (a plan not proven optimal)
 
 
 @dataclass(frozen=True)
@@ -1303,6 +1304,8 @@ def build_report(
     title = str(s["title"]) + (f" — scenario {s['scenario']}" if s["scenario"] else "")
     found = findings(plan, instance, frontier)
     blocks: list[Block] = [Heading(1, title)]
+    if warning := not_proven_optimal(s):
+        blocks.append(Paragraph(warning, warning=True))
     blocks += _provenance(f, inputs)
     blocks += [Heading(2, "Findings", "findings"), Bullets(found)]
     blocks += _today_section(f)
@@ -1325,6 +1328,7 @@ def _provenance(f: _Facts, inputs: Sequence[Path]) -> list[Block]:
         ["objective", f"{s['objective_words']} ({s['objective_kind']})"],
         ["solver", str(s["solver"])],
         ["status", str(s["status"])],
+        ["proven optimal", "yes" if s.get("proven_optimal", True) else "NO"],
         ["problem", problem],
         ["prices from", str(s["prices_from"])],
     ]
@@ -1862,6 +1866,7 @@ h1{font-size:1.6rem;margin:.5rem 0 1rem}h2{font-size:1.25rem;margin-top:2.2rem;
 border-bottom:1px solid #ccc;padding-bottom:.2rem}h3{font-size:1.05rem;margin-top:1.4rem}
 nav ul{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;font-size:.9rem}
 ul.findings li{margin:.35rem 0}
+p.warning{border:2px solid #b00020;color:#b00020;padding:.6rem .8rem}
 .scroll{overflow-x:auto;margin:.8rem 0}
 table{border-collapse:collapse;font-size:.82rem}
 caption{text-align:left;font-weight:600;padding:.3rem 0}
@@ -1908,7 +1913,9 @@ def render_html(report: Report) -> str:
                 )
                 out.append(f"<nav><ul>{links}</ul></nav>")
         elif isinstance(block, Paragraph):
-            out.append(f"<p>{_e(block.text)}</p>")
+            css = ' class="warning"' if block.warning else ""
+            text = f"<strong>{_e(block.text)}</strong>" if block.warning else _e(block.text)
+            out.append(f"<p{css}>{text}</p>")
         elif isinstance(block, Bullets):
             items = "\n".join(f"<li>{_e(item)}</li>" for item in block.items)
             css = ' class="findings"' if block.items is report.findings else ""
@@ -1982,7 +1989,8 @@ def render_markdown(report: Report) -> str:
         if isinstance(block, Heading):
             out += ["#" * block.level + " " + md_escape(block.text), ""]
         elif isinstance(block, Paragraph):
-            out += [md_escape(block.text), ""]
+            text = md_escape(block.text)
+            out += [f"> **{text}**" if block.warning else text, ""]
         elif isinstance(block, Bullets):
             out += [*(f"- {md_escape(item)}" for item in block.items), ""]
         elif isinstance(block, Table):
@@ -2057,13 +2065,19 @@ def write_report(report: Report, out: str | Path, inputs: Iterable[Path] = ()) -
     written to temporary files first and then renamed into place, and if the second rename
     fails the first file is put back as it was. The two paths written."""
     target, markdown = report_paths(out, inputs)
-    target.parent.mkdir(parents=True, exist_ok=True)
     contents = [(markdown, report.markdown()), (target, report.html())]
     staged: list[tuple[Path, Path]] = []
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         for path, text in contents:
             staged.append((_stage(path, text), path))
         _commit(staged)
+    except OSError as exc:
+        where = f" ({display_path(Path(exc.filename))})" if exc.filename else ""
+        raise OutputError(
+            f"cannot write the report to {display_path(target)}: {exc.strerror or exc}{where}; "
+            "choose another --out file, or make its folder writable (nothing was written)"
+        ) from None
     finally:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)

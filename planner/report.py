@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planner.errors import PlannerError, display_path
-from planner.result import Plan
+from planner.result import Plan, not_proven_optimal
 from planner.schema import CURRENCY_SYMBOL
 from planner.verify import summary_line
 
@@ -122,6 +122,8 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
         f"\n[bold]{title}[/bold]  ({s['first_year']}-{s['last_year']}, solver {s['solver']}, "
         f"{s['status']}{problem})"
     )
+    if warning := not_proven_optimal(s):
+        console.print(f"[bold red]{warning}[/bold red]", soft_wrap=True, highlight=False)
     objective = (
         money(s["objective"], currency)
         if s["objective_kind"] == "min_spend"
@@ -310,6 +312,20 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
             )
         console.print(table)
         _print_partner_changes(comparison, "scenarios", console, currency)
+    stopped = [
+        str(r["option"] if "option" in r else r["case"])
+        for frame in (comparison.decisions, comparison.cases)
+        for _, r in frame.iterrows()
+        if r["status"] == "time_limit"
+    ]
+    if stopped:
+        console.print(
+            f"[bold red]NOT PROVEN OPTIMAL: {', '.join(stopped)}: the solver stopped at its time "
+            "limit, so these are the best plans it found (status time_limit in the tables); "
+            "allow more time (--time-limit) to prove them optimal.[/bold red]",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def _print_partner_changes(
@@ -341,8 +357,10 @@ def _table(title: str, columns: Iterable[str]) -> Table:
 # --- files -----------------------------------------------------------------------------------
 
 
-PLAN_FACTS = ("instance", "title", "scenario", "solver", "status", "objective_kind", "objective",
-              "objective_unit", "problem", "mip_gap")  # fmt: skip
+PLAN_FACTS = ("instance", "title", "scenario", "solver", "status", "proven_optimal",
+              "objective_kind", "objective", "objective_unit", "problem", "mip_gap", "best_bound",
+              "verified", "largest_violation", "largest_violation_unit",
+              "largest_violation_rule")  # fmt: skip
 ABOUT_MEANING = {
     "planner_version": "version of planner that wrote these files",
     "instance": "the instance file solved (as given, relative to the working folder)",
@@ -354,12 +372,20 @@ ABOUT_MEANING = {
     "scenario": "the scenario applied; empty for the base instance",
     "base": "the scenario applied before analysing make-or-buy decisions; empty for none",
     "solver": "the solver that found the plan (highs or cbc)",
-    "status": "solver status: a plan is always optimal",
+    "status": "optimal, or time_limit: the best plan found before the time limit, NOT PROVEN "
+    "OPTIMAL",
+    "proven_optimal": "whether the solver proved the plan optimal (no: stopped at a time limit)",
     "objective_kind": "what the plan optimises",
-    "objective": "the optimal objective value, discounted",
+    "objective": "the plan's objective value, discounted",
     "objective_unit": "unit of the objective",
     "problem": "LP, or MILP where the plan has yes/no choices",
-    "mip_gap": "gap to the best bound the solver proved; 0: proven optimal; empty for an LP",
+    "mip_gap": "relative gap to the best bound the solver proved; 0: proven optimal; unknown: "
+    "no bound; empty for an LP",
+    "best_bound": "no plan is better than this (objective unit); empty for an LP",
+    "verified": "every rule recomputed from the inputs and found to hold (docs/verification.md)",
+    "largest_violation": "how far the plan comes to breaking a rule, in that rule's unit",
+    "largest_violation_unit": "unit of largest_violation; empty when no rule is broken at all",
+    "largest_violation_rule": "the rule of largest_violation; empty when none is broken at all",
     "decisions": "the make-or-buy decisions compared",
     "scenarios": "the scenarios compared with the base",
     "expected_objective": "planner risk: the risk-aware plan's objective averaged over the draws",
@@ -430,13 +456,16 @@ def write_tables(
     Text that starts like a formula is written so that no spreadsheet runs it."""
     inputs = [Path(p) for p in inputs]
     target = Path(out_dir).resolve()
-    _refuse_unsafe(target, [Path(p).resolve() for p in inputs])
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        _refuse_unsafe(target, [Path(p).resolve() for p in inputs])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)
     try:
+        os.chmod(staging, 0o777 & ~umask)
         for name, frame in tables.items():
             safe_csv(frame).to_csv(
                 staging / f"{name}.csv", index=False, float_format="%.10g", lineterminator="\n"
@@ -446,10 +475,22 @@ def write_tables(
             "written by planner; this folder is replaced on the next run\n"
         )
         _swap_into_place(staging, target)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise _cannot_write(target, exc) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return sorted(target.iterdir())
+
+
+def _cannot_write(target: Path, exc: OSError) -> OutputError:
+    """The error for an output folder the system would not let planner write."""
+    where = f" ({display_path(Path(exc.filename))})" if exc.filename else ""
+    return OutputError(
+        f"cannot write the outputs to {display_path(target)}: {exc.strerror or exc}{where}; "
+        "choose another --out folder, or make this one writable (nothing was written)"
+    )
 
 
 def _refuse_unsafe(target: Path, inputs: list[Path]) -> None:
@@ -478,7 +519,11 @@ def _swap_into_place(staging: Path, target: Path) -> None:
     retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
     os.rmdir(retired)
     os.replace(target, retired)
-    os.replace(staging, target)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        os.replace(retired, target)  # the old outputs back as they were
+        raise
     shutil.rmtree(retired, ignore_errors=True)
 
 

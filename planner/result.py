@@ -1,6 +1,7 @@
-"""Result: an optimal solution as tidy pandas DataFrames with a stable, documented schema.
+"""Result: a solution with a plan as tidy pandas DataFrames with a stable, documented schema.
 
-Only an optimal solution becomes a Plan; anything else raises NoPlanError. Every KPI is computed
+An optimal solution becomes a Plan, and so does a MILP's best plan found before its time limit
+(status time_limit, `proven_optimal` no); anything else raises NoPlanError. Every KPI is computed
 here once, and reports read only these tables (docs/results.md lists their columns).
 """
 
@@ -74,7 +75,8 @@ def named_tables(result: Any) -> dict[str, pd.DataFrame]:
 
 @dataclass(frozen=True)
 class Plan:
-    """An optimal plan and its explanation, as DataFrames."""
+    """A plan and its explanation, as DataFrames: optimal, or (summary `proven_optimal` no) the
+    best plan a MILP found before its time limit."""
 
     summary: dict[str, Any]
     allocation: pd.DataFrame
@@ -145,9 +147,10 @@ def objective_unit(instance: Instance) -> str:
 
 
 def make_plan(model: Model, solution: Solution, scenario: str | None = None) -> Plan:
-    """The plan of an optimal solution, verified against its instance (planner/verify.py);
-    NoPlanError for any other status, VerificationError for a plan that fails a check."""
-    if solution.status is not Status.OPTIMAL:
+    """The plan of a solution that has one (an optimum, or a MILP's best plan found before its
+    time limit), verified against its instance (planner/verify.py); NoPlanError when there is
+    no plan, VerificationError for a plan that fails a check."""
+    if not solution.has_plan:
         raise NoPlanError(solution.status.value, no_plan_message(model, solution))
     plan = Plan(
         summary=_summary(model, solution, scenario),
@@ -171,14 +174,13 @@ def no_plan_message(model: Model, solution: Solution) -> str:
         "together; relax a floor or a risk limit, or add money to the envelope",
         Status.UNBOUNDED: "the objective can grow without limit; an intervention adds health "
         "gain with nothing limiting it: give it max_units or a unit_cost within an envelope",
-        Status.TIME_LIMIT: "the solver stopped at its time limit before proving a plan optimal; "
-        "allow more time",
+        Status.TIME_LIMIT: "the solver stopped at its time limit without a plan; allow more time",
         Status.ERROR: "the solver failed",
+        Status.OPTIMAL: "the solver handed back no plan",
     }[solution.status]
-    detail = (
-        f" ({solution.message})" if solution.message and solution.status is Status.ERROR else ""
-    )
-    return f"No plan for '{name}': {solution.status.value}: {advice}{detail}."
+    if solution.message and solution.status in (Status.TIME_LIMIT, Status.ERROR):
+        advice = solution.message  # what happened and what to try, in the solver's case
+    return f"No plan for '{name}': {solution.status.value}: {advice}."
 
 
 def _summary(model: Model, solution: Solution, scenario: str | None) -> dict[str, Any]:
@@ -192,6 +194,7 @@ def _summary(model: Model, solution: Solution, scenario: str | None) -> dict[str
         "title": instance.title or instance.name,
         "scenario": scenario or "",
         "status": solution.status.value,
+        "proven_optimal": solution.proven_optimal,
         "solver": solution.solver,
         "objective_kind": instance.objective.kind,
         "objective_words": OBJECTIVE_WORDS[instance.objective.kind],
@@ -211,11 +214,41 @@ def _summary(model: Model, solution: Solution, scenario: str | None) -> dict[str
         "population": instance.population or "",
         "problem": "MILP" if solution.choices else "LP",
         "yes_no_choices": solution.choices,
-        "mip_gap": solution.gap if solution.gap is not None else "",
+        "mip_gap": _figure(solution.gap, solution),
+        "best_bound": _figure(solution.best_bound, solution),
         "prices_from": solution.prices_from,
         "variables": model.problem.numVariables(),
         "constraints": model.problem.numConstraints(),
     }
+
+
+def not_proven_optimal(summary: Mapping[str, Any]) -> str:
+    """The warning a plan not proven optimal carries wherever it is shown; empty for a plan
+    proven optimal."""
+    if summary.get("proven_optimal", True):
+        return ""
+    gap, bound = summary.get("mip_gap"), summary.get("best_bound")
+    if isinstance(gap, int | float) and isinstance(bound, int | float):
+        unit = summary.get("objective_unit", "")
+        better = "higher" if summary.get("objective_kind") != "min_spend" else "lower"
+        how_far = (
+            f"no plan can be {better} than {bound:,.6g} {unit}, so this one is within "
+            f"{gap:.2%} of the best possible"
+        )
+    else:
+        how_far = "the solver gave no bound, so how far it may be from the best is unknown"
+    return (
+        f"NOT PROVEN OPTIMAL: {summary.get('solver', 'the solver')} stopped at its time limit "
+        f"and this is the best plan it found. It meets every rule, but {how_far}. Allow more "
+        "time (--time-limit) to prove a plan optimal."
+    )
+
+
+def _figure(value: float | None, solution: Solution) -> float | str:
+    """A MILP's gap or bound: the number, `unknown` when the solver gave none, empty for an LP."""
+    if value is not None:
+        return _clean(value)
+    return "unknown" if solution.choices else ""
 
 
 def _allocation(model: Model) -> pd.DataFrame:

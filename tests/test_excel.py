@@ -853,11 +853,17 @@ def test_the_about_sheet_records_inputs_solver_status_and_versions(
         "scenario": None,
         "solver": solver,
         "status": "optimal",
+        "proven_optimal": True,
         "objective_kind": "health_gain",
         "objective": about["objective"],
         "objective_unit": "QALY",
         "problem": "MILP",
         "mip_gap": about["mip_gap"],
+        "best_bound": about["best_bound"],
+        "verified": True,
+        "largest_violation": about["largest_violation"],
+        "largest_violation_unit": about["largest_violation_unit"],
+        "largest_violation_rule": about["largest_violation_rule"],
         "pulp_version": importlib.metadata.version("pulp"),
         "highspy_version": importlib.metadata.version("highspy"),
         "cbcbox_version": importlib.metadata.version("cbcbox"),
@@ -865,8 +871,10 @@ def test_the_about_sheet_records_inputs_solver_status_and_versions(
     }
     assert about["objective"] == pytest.approx(641.190981, rel=1e-6)
     assert about["mip_gap"] == pytest.approx(0, abs=1e-6)
+    assert about["best_bound"] == pytest.approx(641.190981, rel=1e-6)
+    assert about["largest_violation"] < 1e-3  # pounds: solver rounding
     assert [c.value for c in sheet[1]] == ["field", "value", "meaning"]
-    assert sheet.auto_filter.ref == "A1:C20"
+    assert sheet.auto_filter.ref == "A1:C26"
 
 
 def test_workbooks_are_byte_identical_between_runs(folder: Path) -> None:
