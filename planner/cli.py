@@ -48,6 +48,17 @@ InstanceArgument = Annotated[
 ScenarioOption = Annotated[str | None, typer.Option(help="Named scenario to apply.")]
 SolverOption = Annotated[SolverChoice, typer.Option(help="Solver to use.")]
 TimeLimitOption = Annotated[float | None, typer.Option(help="Solver time limit in seconds.")]
+WorkersOption = Annotated[
+    int, typer.Option(min=1, help="Local processes to spread the independent solves over.")
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Run the solves on the Dask cluster whose scheduler is at this address "
+        "(tcp://host:8786); needs pip install planner[dask]."
+    ),
+]
+QuietOption = Annotated[bool, typer.Option(help="No progress bar.")]
 PerSolveTimeLimit = Annotated[
     float | None, typer.Option(help="Solver time limit in seconds, per solve.")
 ]
@@ -105,6 +116,7 @@ def solve(
         raise failure from None
     names = ", ".join(p.name for p in written if not p.name.startswith("."))
     console.print(f"\nWrote {names} to {display_path(folder)}", soft_wrap=True)
+    _exit_unless_proven(plan.summary)
 
 
 def _explain_infeasible(
@@ -295,6 +307,17 @@ def report(
         raise _fail(exc) from None
     names = " and ".join(p.name for p in written)
     console.print(f"Wrote {names} to {display_path(written[0].parent)}", soft_wrap=True)
+    _exit_unless_proven(plan.summary)
+
+
+def _exit_unless_proven(summary: dict[str, object]) -> None:
+    """Exit 5 after writing a plan that is not proven optimal (stopped at a time limit): the
+    files are whole and verified, and carry the warning."""
+    from planner.result import not_proven_optimal
+
+    if warning := not_proven_optimal(summary):
+        errors.print(warning, highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(EXIT_STATUS["time_limit"])
 
 
 def _frontier_points(instance: Instance, solver: str) -> tuple[pd.DataFrame | None, str]:
@@ -445,7 +468,7 @@ def _need_uncertainty(instance: Instance, document: Document) -> None:
         )
 
 
-def _draw_progress() -> tuple[Progress, Callable[[str, int, int], None]]:
+def _draw_progress(quiet: bool = False) -> tuple[Progress, Callable[[str, int, int], None]]:
     """A progress bar with the time remaining (on a terminal), and the callback that moves it:
     one bar per stage of planner.uncertainty.analyse."""
     from rich.progress import (
@@ -463,7 +486,7 @@ def _draw_progress() -> tuple[Progress, Callable[[str, int, int], None]]:
         TimeRemainingColumn(),
         console=errors,
         transient=True,
-        disable=not errors.is_terminal,
+        disable=quiet or not errors.is_terminal,
     )
     tasks: dict[str, TaskID] = {}
 
@@ -493,6 +516,9 @@ def uncertainty(
         typer.Option(help="Output folder (default: results/<instance>[-<scenario>]-uncertainty)."),
     ] = None,
     time_limit: PerSolveTimeLimit = None,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Uncertainty: the plan under seeded draws of its uncertain numbers (floors met, health
     gain, each partner's income) and, re-optimised, how the best mix moves; written as CSV and
@@ -507,11 +533,11 @@ def uncertainty(
         checked = validate(document)
         _need_uncertainty(checked, document)
         inputs = [document.instance_file] + ([document.model_file] if document.model_file else [])
-        bar, advance = _draw_progress()
+        bar, advance = _draw_progress(quiet)
         with bar:
             result = analyse(
                 checked, draws, seed, solver.value, reoptimise, time_limit, scenario, document,
-                advance,
+                advance, workers, scheduler,
             )  # fmt: skip
         print_uncertainty(result, console)
         s = result.summary

@@ -28,12 +28,14 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from planner import sweep
 from planner.build import Model, build
 from planner.errors import FieldPath, InputError, PlannerError, Problem, dotted
 from planner.load import Document
 from planner.result import TOLERANCE, Plan, health_in_year, make_plan, named_tables
 from planner.schema import Instance, UncertainParameter
 from planner.solve import Solution, SolverName, Status, solve
+from planner.sweep import Warm
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -722,17 +724,32 @@ def sample(
     if instance.uncertainty is None:
         return [instance] * draws
     seed = instance.uncertainty.seed if seed is None else seed
+    base = _certain(instance)
+    return [draw_instance(base, parameters, seed, k, document) for k in range(draws)]
+
+
+def _certain(instance: Instance) -> dict[str, Any]:
+    """The instance as data, its uncertainty section removed: what each draw starts from."""
     base = instance.model_dump()
     base["uncertainty"] = None
-    drawn: list[Instance] = []
-    for k in range(draws):
-        data = _copy(base)
-        for parameter in parameters:
-            x = parameter.draw(stream(seed, k, parameter.pid))
-            for path, value in parameter.values(x):
-                _set(data, path, value)
-        drawn.append(_rebuild(data, document, seed, k))
-    return drawn
+    return base
+
+
+def draw_instance(
+    base: dict[str, Any],
+    parameters: Sequence[Parameter],
+    seed: int,
+    k: int,
+    document: Document,
+) -> Instance:
+    """Draw `k` of the instance whose data (uncertainty removed) is `base`: every uncertain
+    number from its own stream, then rebuilt through the schema and the instance's rules."""
+    data = _copy(base)
+    for parameter in parameters:
+        x = parameter.draw(stream(seed, k, parameter.pid))
+        for path, value in parameter.values(x):
+            _set(data, path, value)
+    return _rebuild(data, document, seed, k)
 
 
 def _copy(data: Any) -> Any:
@@ -898,7 +915,12 @@ def evaluate(values: dict[str, float], drawn: Instance) -> Evaluation:
     floors, discounted health gain, spend against the envelope (cumulative where savings are
     carried forward: a plan may carry less), each partner's income against its limits, and the
     shortfall of every named rule. The drawn model must have the plan's variables."""
-    model = build(drawn)
+    return _evaluate_model(values, build(drawn))
+
+
+def _evaluate_model(values: dict[str, float], model: Model) -> Evaluation:
+    """evaluate() on the drawn instance's built model (its variables take the plan's values)."""
+    drawn = model.instance
     variables = {v.name: v for v in model.problem.variables()}
     if set(variables) != set(values):
         changed = sorted(set(variables) ^ set(values))[:3]
@@ -969,8 +991,13 @@ def reoptimise(
     drawn: Instance, solver: SolverName = "highs", time_limit: float | None = None
 ) -> Optimum:
     """The best plan of a drawn instance, solved as `planner solve` would; its status if none."""
-    model = build(drawn)
-    solution = solve(model, solver, time_limit)
+    return _reoptimise_model(build(drawn), Warm(solver, time_limit))
+
+
+def _reoptimise_model(model: Model, warm: Warm) -> Optimum:
+    """The best plan of a drawn instance's built model, solved by a sweep's warm solver (from
+    the deterministic plan's basis, or cold for a MILP: planner/sweep.py)."""
+    solution = warm.solve(model)
     if solution.status is not Status.OPTIMAL:
         return Optimum(status=solution.status.value)
     plan = make_plan(model, solution)
@@ -1013,10 +1040,16 @@ def analyse(
     scenario: str | None = None,
     document: Document | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> UncertaintyResult:
     """The deterministic plan under `draws` seeded draws of the instance's uncertain numbers,
     and (unless reoptimise_draws is False) the best plan of each draw. NoPlanError if the
-    deterministic instance has no plan; InputError for a bad uncertainty section."""
+    deterministic instance has no plan; InputError for a bad uncertainty section or draw.
+
+    The draws are a sweep (planner/sweep.py): each is drawn, built once, evaluated and
+    re-optimised warm from the deterministic plan, serially, over `workers` local processes or
+    on the Dask cluster at `scheduler`, with the same results whichever way."""
     if draws < 1:
         raise ValueError(f"draws must be at least 1 (got {draws})")
     document = document or Document(data={}, instance_file=Path(instance.name))
@@ -1031,19 +1064,20 @@ def analyse(
     model = build(instance)
     solution = solve(model, solver, time_limit)
     plan = make_plan(model, solution, scenario)
-    drawn = sample(instance, draws, seed, document=document)
     xs = [draw_values(parameters, seed, k) for k in range(draws)]
-    evaluations = []
-    for k, one in enumerate(drawn):
-        evaluations.append(evaluate(solution.values, one))
+    task = _Draws(
+        instance, document, tuple(parameters), seed, solution.values, solver, time_limit,
+        reoptimise_draws,
+    )  # fmt: skip
+    stage = "evaluating and re-optimising draws" if reoptimise_draws else "evaluating the plan"
+
+    def moved(done: int, total: int) -> None:
         if progress is not None:
-            progress("evaluating the plan", k + 1, draws)
-    optima: list[Optimum] = []
-    if reoptimise_draws:
-        for k, one in enumerate(drawn):
-            optima.append(reoptimise(one, solver, time_limit))
-            if progress is not None:
-                progress("re-optimising", k + 1, draws)
+            progress(stage, done, total)
+
+    done = sweep.run(task, range(draws), workers=workers, scheduler=scheduler, progress=moved)
+    evaluations = [evaluation for evaluation, _ in done]
+    optima = [optimum for _, optimum in done if optimum is not None]
     run = _Run(
         instance, plan, solution, model, parameters, xs, evaluations, optima, seed, scenario,
         reoptimise_draws,
@@ -1090,6 +1124,49 @@ def _prefixed(prefix: str, values: dict[str, float | None], keys: Sequence[str])
 
 
 SPREAD = ("mean", "sd", "p5", "p50", "p95")
+
+
+@dataclass(frozen=True)
+class _DrawState:
+    """A sweep process's set-up: the certain instance's data and the warm solver."""
+
+    base: dict[str, Any] | None
+    warm: Warm
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """The draws as a sweep task (planner/sweep.py): one draw is drawn, built once, the plan
+    read in it and, when asked, re-optimised. It travels to worker processes whole."""
+
+    instance: Instance
+    document: Document
+    parameters: tuple[Parameter, ...]
+    seed: int
+    values: dict[str, float]
+    solver: SolverName
+    time_limit: float | None
+    reoptimise: bool
+
+    def setup(self) -> _DrawState:
+        """The certain data to draw from, and a warm solver whose base is the instance."""
+        base = _certain(self.instance) if self.instance.uncertainty is not None else None
+        warm = Warm(self.solver, self.time_limit)
+        if self.reoptimise:
+            model = build(self.instance)
+            if not model.choices:  # a MILP's draws are solved cold (planner/sweep.py)
+                warm.solve(model)
+        return _DrawState(base, warm)
+
+    def __call__(self, state: _DrawState, k: int) -> tuple[Evaluation, Optimum | None]:
+        drawn = (
+            self.instance
+            if state.base is None
+            else draw_instance(state.base, self.parameters, self.seed, k, self.document)
+        )
+        model = build(drawn)
+        evaluation = _evaluate_model(self.values, model)
+        return evaluation, _reoptimise_model(model, state.warm) if self.reoptimise else None
 
 
 @dataclass(frozen=True)
@@ -1355,6 +1432,7 @@ def _summary(run: _Run) -> dict[str, Any]:
         "problem": s["problem"],
         "deterministic_objective": s["objective"],
         "deterministic_health_gain": s["health_gain_discounted"],
+        "deterministic_status": s["status"],  # time_limit: not proven optimal
         "p_all_floors_met": _share([e.all_met(("outcome_floor",)) for e in evaluations]),
         "p_all_limits_met": _share(
             [e.all_met(("partner_risk_limit", "partner_gain_cap")) for e in evaluations]

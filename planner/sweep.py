@@ -1,0 +1,423 @@
+"""Sweep: many solves of one model structure with new numbers, warm-started, on one or many
+processes or on a Dask cluster, with results that do not depend on how the work is split.
+
+A probe (an uncertainty draw, a break-even price, a scenario that only changes numbers) is an
+instance like any other: build.py builds its model, so its numbers have one definition. `Warm`
+solves a sequence of such models on ONE HiGHS model: PuLP's own loading code
+(`pulp.HiGHS.buildSolverModel`) puts the probe's numbers into a scratch HiGHS model, only the
+costs, bounds, row bounds and matrix entries that differ are pushed into the loaded one, and the
+solve starts from the basis saved at the base (the first model solved), never from the previous
+probe's. So probe k's answer depends only on the base and on probe k. A probe with other columns,
+rows or matrix pattern is solved cold, as planner.solve always did (`Warm.cold` counts them).
+planner.solve drives every solve, so statuses, dual signs and the MILP rule (choices fixed, then
+priced) are the same as `planner solve`'s. CBC has no warm start: each probe is built and solved.
+
+`run` maps a task over probes: serially, over local processes (`workers`) or on a Dask cluster
+(`scheduler`), in contiguous chunks; each process sets the task up once (builds and solves the
+base) and solves its chunks warm. Results come back in probe order. docs/speed.md says more.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+import pulp
+
+from planner.build import Model
+from planner.errors import PlannerError
+from planner.solve import WARM_HIGHS, Solution, SolverName, quiet_stdout, solve
+
+if TYPE_CHECKING:
+    from pulp import LpProblem
+
+P = TypeVar("P")
+R = TypeVar("R")
+S = TypeVar("S")
+Vector = npt.NDArray[np.float64]
+Progress = Callable[[int, int], None]  # (probes done, probes in all)
+CHUNKS_PER_WORKER = 4  # more chunks than workers: balance, and a progress bar that moves
+
+
+# --- one HiGHS model, re-solved warm ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """A problem as PuLP hands it to HiGHS: names (for the structure), arrays (for the numbers)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[str, ...]
+    cost: Vector
+    col_lower: Vector
+    col_upper: Vector
+    row_lower: Vector
+    row_upper: Vector
+    start: npt.NDArray[np.int64]
+    index: npt.NDArray[np.int64]
+    value: Vector
+    offset: float
+    integer: npt.NDArray[np.int64]
+    column_wise: bool  # the matrix's format: start indexes columns (else rows)
+
+    def same_structure(self, other: _Numbers) -> bool:
+        """The same columns, rows and matrix pattern (the numbers may differ)."""
+        return (
+            self.columns == other.columns
+            and self.rows == other.rows
+            and self.column_wise == other.column_wise
+            and np.array_equal(self.start, other.start)
+            and np.array_equal(self.index, other.index)
+        )
+
+
+def _changed(a: Vector, b: Vector) -> npt.NDArray[np.int32]:
+    """Positions where two arrays differ (bit for bit: -0.0 and 0.0 alike, inf equal to inf)."""
+    return np.flatnonzero(a != b).astype(np.int32)
+
+
+@dataclass
+class _Loaded:
+    """One HiGHS model kept loaded: its numbers now, and the base basis to start from."""
+
+    highs: Any
+    numbers: _Numbers
+    basis: Any = None
+
+
+class _WarmHiGHS(pulp.HiGHS):
+    """pulp.HiGHS that keeps its HiGHS models (one for MILPs, one for LPs: a MILP's pricing LP)
+    and re-solves them with new numbers, LPs from the base basis."""
+
+    def __init__(self, time_limit: float | None) -> None:
+        super().__init__(msg=False, timeLimit=time_limit, mip=True, gapRel=0.0)
+        self.loaded: dict[bool, _Loaded] = {}
+        self.learning = True  # the base basis may be saved (only while the base is solved)
+        self.warm = 0
+        self.cold = 0
+
+    def use(self, mip: bool, time_limit: float | None) -> pulp.LpSolver:
+        """Itself, set to solve as a MILP or as an LP within a time limit (what planner.solve's
+        run asks for)."""
+        self.mip = mip
+        self.timeLimit = time_limit
+        return self
+
+    def _numbers(self, lp: LpProblem) -> _Numbers:
+        """The numbers PuLP would hand HiGHS, read back from a scratch model PuLP loaded."""
+        import highspy
+
+        module: Any = highspy
+        scratch = module.Highs()
+        scratch.setOptionValue("output_flag", False)
+        lp.solverModel = scratch
+        self.buildSolverModel(lp)  # PuLP's own loading: the same order and numbers as a cold solve
+        data = scratch.getLp()
+        matrix = data.a_matrix_
+        integer = (
+            np.flatnonzero(np.array(data.integrality_, dtype=np.int64) != 0)
+            if len(data.integrality_)
+            else np.zeros(0, dtype=np.int64)
+        )
+        return _Numbers(
+            columns=tuple(v.name for v in lp.exported_variables()),
+            rows=tuple(c.name for c in lp.constraints()),
+            cost=np.array(data.col_cost_, dtype=np.float64),
+            col_lower=np.array(data.col_lower_, dtype=np.float64),
+            col_upper=np.array(data.col_upper_, dtype=np.float64),
+            row_lower=np.array(data.row_lower_, dtype=np.float64),
+            row_upper=np.array(data.row_upper_, dtype=np.float64),
+            start=np.array(matrix.start_, dtype=np.int64),
+            index=np.array(matrix.index_, dtype=np.int64),
+            value=np.array(matrix.value_, dtype=np.float64),
+            offset=float(data.offset_),
+            integer=integer,
+            column_wise=matrix.format_ == highspy.MatrixFormat.kColwise,
+        )
+
+    def actualSolve(self, lp: LpProblem, **kwargs: Any) -> pulp.LpSolveStats:
+        start = pulp.apis.core.clocks()
+        numbers = self._numbers(lp)
+        loaded = self.loaded.get(self.mip)
+        if loaded is None:  # the first of its kind: loaded and solved cold, as planner.solve does
+            if not self.learning:
+                self.cold += 1
+            stats: pulp.LpSolveStats = super().actualSolve(lp, **kwargs)
+            loaded = self.loaded[self.mip] = _Loaded(lp.solverModel, numbers)
+            self._remember(loaded)
+            return stats
+        if not numbers.same_structure(loaded.numbers):
+            self.cold += 1
+            stats = super().actualSolve(lp, **kwargs)  # another structure: a fresh model, cold
+            return stats
+        self._push(loaded, numbers)
+        h = loaded.highs
+        h.clearSolver()  # nothing carried over from the previous probe
+        limit = self.timeLimit
+        h.setOptionValue("time_limit", float(limit) if limit is not None else math.inf)
+        if loaded.basis is not None:
+            h.setBasis(loaded.basis)
+        self.warm += 1
+        lp.solverModel = h
+        with quiet_stdout():
+            h.run()
+        self._remember(loaded)
+        status, has_solution = self.findSolutionValues(lp)  # type: ignore[no-untyped-call]
+        return self.buildStats(
+            lp, status, has_solution, start=start, best_bound=self.findBestBound(lp)
+        )
+
+    def _remember(self, loaded: _Loaded) -> None:
+        """Keep the base basis: the base's LP solved to optimality (for a MILP, the LP with its
+        choices fixed, which planner.solve solves right after the MILP). Never a probe's."""
+        import highspy
+
+        h = loaded.highs
+        if not self.learning or len(loaded.numbers.integer) or loaded.basis is not None:
+            return
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            basis = h.getBasis()
+            if basis.valid:
+                loaded.basis = basis
+
+    def _push(self, loaded: _Loaded, numbers: _Numbers) -> None:
+        """Change the loaded model's numbers to `numbers` (same structure)."""
+        h, old = loaded.highs, loaded.numbers
+        cols = _changed(numbers.cost, old.cost)
+        if len(cols):
+            h.changeColsCost(len(cols), cols, numbers.cost[cols])
+        cols = np.union1d(
+            _changed(numbers.col_lower, old.col_lower), _changed(numbers.col_upper, old.col_upper)
+        ).astype(np.int32)
+        if len(cols):
+            h.changeColsBounds(len(cols), cols, numbers.col_lower[cols], numbers.col_upper[cols])
+        rows = np.union1d(
+            _changed(numbers.row_lower, old.row_lower), _changed(numbers.row_upper, old.row_upper)
+        ).astype(np.int32)
+        if len(rows):
+            h.changeRowsBounds(len(rows), rows, numbers.row_lower[rows], numbers.row_upper[rows])
+        entries = np.flatnonzero(numbers.value != old.value)
+        if len(entries):
+            outer = np.searchsorted(numbers.start, entries, side="right") - 1
+            for k, major in zip(entries.tolist(), outer.tolist(), strict=True):
+                minor = int(numbers.index[k])
+                row, col = (minor, major) if numbers.column_wise else (major, minor)
+                h.changeCoeff(row, col, float(numbers.value[k]))
+        if numbers.offset != old.offset:
+            h.changeObjectiveOffset(numbers.offset)
+        loaded.numbers = numbers
+
+
+class Warm:
+    """Solves models of one structure with new numbers, each from the base's saved basis.
+
+    The first model solved is the base. Every later solve goes through planner.solve, so its
+    result is normalised exactly as `planner solve`'s; with CBC every model is solved cold.
+    """
+
+    def __init__(self, solver: SolverName = "highs", time_limit: float | None = None) -> None:
+        self.solver: SolverName = solver
+        self.time_limit = time_limit
+        self._backend = _WarmHiGHS(time_limit) if solver == "highs" else None
+
+    def solve(self, model: Model, prices: bool = True) -> Solution:
+        """Solve `model` (the base if it is the first), values written into its variables."""
+        if self._backend is None or model.choices:
+            return solve(model, self.solver, self.time_limit, prices)
+        token = WARM_HIGHS.set(self._backend.use)
+        try:
+            return solve(model, self.solver, self.time_limit, prices)
+        finally:
+            WARM_HIGHS.reset(token)
+            self._backend.learning = False  # the base is solved: its basis is the start of all
+
+    @property
+    def warm(self) -> int:
+        """Solves started from the base basis (or, for a MILP, on the loaded model)."""
+        return self._backend.warm if self._backend is not None else 0
+
+    @property
+    def cold(self) -> int:
+        """Probes whose structure differed from the base's, so solved cold."""
+        return self._backend.cold if self._backend is not None else 0
+
+
+# --- running a task over probes --------------------------------------------------------------
+
+
+class Task(Protocol[S, P, R]):  # type: ignore[misc]
+    """A sweep: `setup` once per process (build and solve the base), then one call per probe.
+    It must pickle (it travels to worker processes) and a probe's result may depend only on
+    the task and the probe."""
+
+    def setup(self) -> S: ...
+
+    def __call__(self, state: S, probe: P, /) -> R: ...
+
+
+_STATES: dict[str, Any] = {}  # per process: the set-up state of the task being run
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """An error raised on a worker, carried back intact (PlannerError subclasses take other
+    arguments than their message, so plain pickling would lose them)."""
+
+    kind: type[BaseException]
+    state: dict[str, Any]
+    args: tuple[Any, ...]
+
+    def error(self) -> BaseException:
+        exc = self.kind.__new__(self.kind)
+        exc.__dict__.update(self.state)
+        exc.args = self.args
+        return exc
+
+
+@dataclass(frozen=True)
+class _Chunk[P]:
+    token: str
+    first: int
+    probes: tuple[P, ...]
+
+
+def _solve_chunk[P, R](task: Task[Any, P, R], chunk: _Chunk[P]) -> list[R] | _Failure:
+    """A chunk of probes on this process: the task set up once per process, then each probe."""
+    try:
+        if chunk.token not in _STATES:
+            _STATES.clear()
+            _STATES[chunk.token] = task.setup()
+        state = _STATES[chunk.token]
+        return [task(state, probe) for probe in chunk.probes]
+    except PlannerError as exc:
+        return _Failure(type(exc), dict(exc.__dict__), exc.args)
+
+
+def chunks(count: int, parts: int) -> list[range]:
+    """`count` probes in at most `parts` contiguous chunks of near-equal size, in order."""
+    parts = max(1, min(parts, count))
+    size = math.ceil(count / parts) if count else 0
+    return [range(i, min(i + size, count)) for i in range(0, count, size)] if count else []
+
+
+def run[P, R](
+    task: Task[Any, P, R],
+    probes: Sequence[P],
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+) -> list[R]:
+    """`task` on every probe, results in probe order: serially (workers 1), over `workers` local
+    processes, or on the Dask cluster at `scheduler`. The results are the same whichever way
+    (each probe starts from the base, never from another probe). The first error in probe
+    order is raised, as a serial run would."""
+    if workers < 1:
+        raise ValueError(f"workers must be 1 or more (got {workers})")
+    total = len(probes)
+    if scheduler is None and (workers == 1 or total <= 1):
+        state = task.setup()
+        results = []
+        for k, probe in enumerate(probes):
+            results.append(task(state, probe))
+            if progress is not None:
+                progress(k + 1, total)
+        return results
+    token = uuid.uuid4().hex
+    parts = chunks(total, workers * CHUNKS_PER_WORKER)
+    work = [_Chunk(token, r.start, tuple(probes[i] for i in r)) for r in parts]
+    if scheduler is not None:
+        outcomes = _on_dask(task, work, scheduler, total, progress)
+    else:
+        outcomes = _on_processes(task, work, workers, total, progress)
+    gathered: list[R] = []
+    for outcome in outcomes:
+        if isinstance(outcome, _Failure):
+            raise outcome.error()
+        gathered += outcome
+    return gathered
+
+
+def _on_processes[P, R](
+    task: Task[Any, P, R],
+    work: list[_Chunk[P]],
+    workers: int,
+    total: int,
+    progress: Progress | None,
+) -> list[list[R] | _Failure]:
+    """The chunks over local processes (spawned: HiGHS's threads do not survive a fork)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    outcomes: list[list[R] | _Failure | None] = [None] * len(work)
+    done = 0
+    with ProcessPoolExecutor(max_workers=min(workers, len(work)), mp_context=context) as pool:
+        pending: dict[Future[list[R] | _Failure], int] = {
+            pool.submit(_solve_chunk, task, chunk): i for i, chunk in enumerate(work)
+        }
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i = pending.pop(future)
+                outcomes[i] = future.result()
+                done += len(work[i].probes)
+                if progress is not None:
+                    progress(done, total)
+    return [o for o in outcomes if o is not None]
+
+
+def _on_dask[P, R](
+    task: Task[Any, P, R],
+    work: list[_Chunk[P]],
+    scheduler: str,
+    total: int,
+    progress: Progress | None,
+) -> list[list[R] | _Failure]:
+    """The chunks on the Dask cluster whose scheduler is at `scheduler`."""
+    try:
+        import distributed
+    except ImportError:
+        raise PlannerError(
+            "--scheduler needs Dask's distributed package, which is not installed: "
+            'pip install "planner[dask]" (or leave out --scheduler to run here)'
+        ) from None
+    try:
+        dask: Any = distributed
+        client = dask.Client(scheduler, timeout=30)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise PlannerError(
+            f"cannot reach the Dask scheduler at {scheduler}: {exc}; check the address "
+            "(tcp://host:8786) and that the scheduler is running"
+        ) from None
+    outcomes: list[list[R] | _Failure | None] = [None] * len(work)
+    try:
+        futures = [
+            client.submit(_solve_chunk, task, chunk, key=f"planner-{chunk.token}-{i}", pure=False)
+            for i, chunk in enumerate(work)
+        ]
+        index = {future.key: i for i, future in enumerate(futures)}
+        done = 0
+        for future in dask.as_completed(futures):
+            i = index[future.key]
+            outcomes[i] = future.result()
+            done += len(work[i].probes)
+            if progress is not None:
+                progress(done, total)
+    finally:
+        client.close()
+    return [o for o in outcomes if o is not None]
+
+
+def default_workers() -> int:
+    """The processes a machine can use: its CPUs available to this process."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+__all__ = ["Task", "Warm", "chunks", "default_workers", "run"]

@@ -1,0 +1,221 @@
+"""Sweeps (planner/sweep.py): warm re-solves from the base basis give what a cold solve gives,
+in any order; a probe of another structure is solved cold; a MILP probe is priced as planner
+solve prices it; --workers 2 and a local Dask cluster write the same bytes as a serial run.
+
+The LP (hand-solved): £1,000 envelope in 2021; a costs £10 and gains g QALY a unit (at most
+60), b costs £20 and gains 0.05 (at most 100). b gains 0.0025 QALY a pound. While g / 10 is
+above that, a is bought to its cap (£600) and b with the £400 left (20 units): objective
+60 g + 1.0, the envelope's price 0.0025 QALY a pound and a's cap worth g - 10 x 0.0025 a unit.
+"""
+
+from __future__ import annotations
+
+import filecmp
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.build import build
+from planner.cli import app
+from planner.errors import InputError
+from planner.schema import Instance
+from planner.solve import Solution, SolverName, solve
+from planner.sweep import Warm, chunks, run
+from planner.uncertainty import analyse
+from tests.conftest import Data, approx, instance, item, write
+from tests.test_choices import fixed_cost_choice
+
+runner = CliRunner()
+
+
+def two_items(gain: float = 0.04, envelope: float = 1000, b_cost: float = 20, **extra: Any) -> Data:
+    return instance(
+        envelope={"amounts": {2021: envelope}},
+        interventions={
+            "a": item(10, gain, max_units=60),
+            "b": item(b_cost, 0.05, max_units=100),
+            **extra,
+        },
+    )
+
+
+def model_of(data: Data) -> Any:
+    return build(Instance.model_validate(data))
+
+
+# probe -> (objective, units of a, units of b, envelope price, a's cap price), by hand
+PROBES: list[tuple[Data, tuple[float, float, float, float, float]]] = [
+    (two_items(0.04), (3.4, 60, 20, 0.0025, 0.015)),
+    (two_items(0.03), (2.8, 60, 20, 0.0025, 0.005)),
+    (two_items(0.06), (4.6, 60, 20, 0.0025, 0.035)),
+    # a at 0.002 a pound is below b's 0.0025: b takes the money (50 units), a's cap is slack
+    (two_items(0.02), (2.5, 0, 50, 0.0025, 0.0)),
+    # £1,500: a to its cap, b 45 units
+    (two_items(0.04, envelope=1500), (4.65, 60, 45, 0.0025, 0.015)),
+    # b at £25: 16 units with the £400 left; a pound buys 0.002, so a's cap is worth 0.02
+    (two_items(0.04, b_cost=25), (3.2, 60, 16, 0.002, 0.02)),
+]
+
+
+def check(solution: Solution, expected: tuple[float, float, float, float, float]) -> None:
+    objective, a, b, envelope, cap = expected
+    assert solution.status == "optimal"
+    assert solution.objective == approx(objective)
+    assert solution.values["units__a__2021"] == approx(a)
+    assert solution.values["units__b__2021"] == approx(b)
+    assert solution.duals[("envelope", (2021,))] == approx(envelope)
+    assert solution.duals[("capacity", ("a", 2021))] == approx(cap)
+
+
+def test_warm_resolves_match_cold_solves_and_the_hand_solution(solver: str) -> None:
+    name: SolverName = solver  # type: ignore[assignment]
+    warm = Warm(name)
+    check(warm.solve(model_of(two_items(0.04))), PROBES[0][1])  # the base
+    for data, expected in PROBES:
+        solution = warm.solve(model_of(data))
+        check(solution, expected)
+        cold = solve(model_of(data), name)
+        assert solution.values == approx(cold.values)
+        assert solution.reduced_costs == approx(cold.reduced_costs)
+        assert {k: v for k, v in solution.duals.items()} == approx(cold.duals)
+    # HiGHS re-solves every probe on the loaded model; CBC has no warm start
+    assert (warm.warm, warm.cold) == ((len(PROBES), 0) if solver == "highs" else (0, 0))
+
+
+def test_probes_in_any_order_give_identical_answers() -> None:
+    def answers(order: list[int]) -> dict[int, Solution]:
+        warm = Warm("highs")
+        warm.solve(model_of(two_items(0.04)))
+        return {k: warm.solve(model_of(PROBES[k][0])) for k in order}
+
+    forward = answers(list(range(len(PROBES))))
+    backward = answers(list(reversed(range(len(PROBES)))))
+    shuffled = answers([3, 0, 5, 1, 4, 2])
+    for k in forward:
+        assert forward[k] == backward[k] == shuffled[k]  # bit for bit
+
+
+def test_a_probe_of_another_structure_is_solved_cold(solver: str) -> None:
+    name: SolverName = solver  # type: ignore[assignment]
+    warm = Warm(name)
+    warm.solve(model_of(two_items(0.04)))
+    # a third intervention, c: £5 for 0.03 QALY (0.006 a pound), at most 40: c first (£200),
+    # then a to its cap (£600), then b with £200 (10 units): 1.2 + 2.4 + 0.5 = 4.1
+    wider = two_items(0.04, c=item(5, 0.03, max_units=40))
+    solution = warm.solve(model_of(wider))
+    assert solution.objective == approx(4.1)
+    assert solution.values["units__c__2021"] == approx(40)
+    assert warm.cold == (1 if solver == "highs" else 0)
+    # the loaded model is untouched: a probe of the base's structure is still warm and right
+    check(warm.solve(model_of(PROBES[1][0])), PROBES[1][1])
+
+
+def test_a_milp_probe_is_priced_with_its_choices_fixed(solver: str) -> None:
+    # make: £5 a contact + £400 a year; buy: £8 (test_choices.fixed_cost_choice). At £6.50 a
+    # contact making gives (1,200 - 400) / 6.5 = 123.1 contacts against buying's 150: buy, 1.5
+    name: SolverName = solver  # type: ignore[assignment]
+    warm = Warm(name)
+    assert warm.solve(model_of(fixed_cost_choice())).objective == approx(1.6)
+    probe = model_of(fixed_cost_choice(make_price=6.5))
+    solution = warm.solve(probe)
+    assert solution.objective == approx(1.5)
+    assert solution.choices == 2
+    assert solution.values["choose__clinic__make__2021"] == approx(0)
+    # prices of the LP with the choice fixed: the envelope buys 0.01 / 8 QALY a pound
+    assert solution.duals[("envelope", (2021,))] == approx(0.01 / 8)
+    cold = solve(model_of(fixed_cost_choice(make_price=6.5)), name)
+    assert solution == cold  # a MILP probe is solved as planner solve solves it
+
+
+def test_chunks_cover_the_probes_in_order() -> None:
+    assert chunks(10, 4) == [range(0, 3), range(3, 6), range(6, 9), range(9, 10)]
+    assert chunks(3, 8) == [range(0, 1), range(1, 2), range(2, 3)]
+    assert chunks(0, 4) == []
+
+
+class Squares:
+    """A task for run(): the state is set up once per process."""
+
+    def setup(self) -> int:
+        return 100
+
+    def __call__(self, state: int, probe: int, /) -> int:
+        if probe < 0:
+            raise InputError([])
+        return state + probe * probe
+
+
+def test_run_keeps_probe_order_and_raises_the_first_error_in_order() -> None:
+    assert run(Squares(), [3, 1, 2]) == [109, 101, 104]
+    assert run(Squares(), list(range(9)), workers=2) == [100 + k * k for k in range(9)]
+    with pytest.raises(InputError):
+        run(Squares(), [1, 2, -1, 3], workers=2)
+
+
+# --- the uncertainty command over workers and a Dask cluster ------------------------------------
+
+
+def uncertain() -> Data:
+    """The two-item LP with a's gain uncertain, between 0.015 and 0.06: in draws below 0.025 b
+    takes the money, so the best mix moves."""
+    data = two_items(0.04)
+    data["uncertainty"] = {
+        "seed": 3,
+        "parameters": {
+            "gain": {
+                "field": "interventions.a.health_gain",
+                "distribution": "range",
+                "low": 0.015,
+                "high": 0.06,
+            }
+        },
+    }
+    return data
+
+
+def test_draws_are_the_same_serial_and_on_two_workers(tmp_path: Path) -> None:
+    checked = Instance.model_validate(uncertain())
+    serial = analyse(checked, 12)
+    spread = analyse(checked, 12, workers=2)
+    for name, table in serial.tables().items():
+        assert table.equals(spread.tables()[name]), name
+    # by hand: each draw's optimum is 60 g + 1.0 while g >= 0.025, else 2.5
+    rows = serial.draws
+    gains = rows[(rows["analysis"] == "parameter")]["value"].tolist()
+    optima = rows[(rows["analysis"] == "reoptimised") & (rows["measure"] == "objective")]
+    expected = [60 * g + 1.0 if g >= 0.025 else 2.5 for g in gains]
+    assert optima["value"].tolist() == approx(expected)
+    assert any(g < 0.025 for g in gains) and any(g > 0.025 for g in gains)
+
+
+def uncertainty_files(tmp_path: Path, name: str, *options: str) -> Path:
+    path = write(tmp_path, uncertain())
+    out = tmp_path / name
+    args = ["uncertainty", str(path), "--draws", "12", "--out", str(out), "--quiet", *options]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def same_files(a: Path, b: Path) -> None:
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    _, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
+    assert (mismatch, errors) == ([], [])
+
+
+def test_workers_write_the_same_bytes_as_a_serial_run(tmp_path: Path) -> None:
+    serial = uncertainty_files(tmp_path, "serial")
+    same_files(serial, uncertainty_files(tmp_path, "two", "--workers", "2"))
+
+
+def test_a_local_dask_cluster_writes_the_same_bytes(tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    serial = uncertainty_files(tmp_path, "serial")
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        on_dask = uncertainty_files(tmp_path, "dask", "--scheduler", cluster.scheduler_address)
+    same_files(serial, on_dask)
