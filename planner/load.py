@@ -154,7 +154,10 @@ def compose(text: str) -> yaml.Node | None:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     try:
         return _compose_events(text)
-    except yaml.YAMLError:
+    except yaml.YAMLError as exc:
+        if "nesting depth" in str(exc):  # libyaml's own limit (PyYAML 6.0.4 and later)
+            mark = getattr(exc, "problem_mark", None)
+            raise _TooDeep(mark.line + 1 if mark is not None else 1) from None
         return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
