@@ -20,10 +20,9 @@ base) and solves its chunks warm. Results come back in probe order. docs/speed.m
 from __future__ import annotations
 
 import math
-import os
 import uuid
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -33,6 +32,7 @@ import pulp
 
 from planner.build import Model
 from planner.errors import PlannerError
+from planner.highs import FastHiGHS
 from planner.solve import WARM_HIGHS, Solution, SolverName, quiet_stdout, solve
 
 if TYPE_CHECKING:
@@ -92,9 +92,9 @@ class _Loaded:
     basis: Any = None
 
 
-class _WarmHiGHS(pulp.HiGHS):
-    """pulp.HiGHS that keeps its HiGHS models (one for MILPs, one for LPs: a MILP's pricing LP)
-    and re-solves them with new numbers, LPs from the base basis."""
+class _WarmHiGHS(FastHiGHS):
+    """planner's HiGHS backend (FastHiGHS) that keeps its HiGHS models (one for MILPs, one for
+    LPs: a MILP's pricing LP) and re-solves them with new numbers, LPs from the base basis."""
 
     def __init__(self, time_limit: float | None) -> None:
         super().__init__(msg=False, timeLimit=time_limit, mip=True, gapRel=0.0)
@@ -118,7 +118,7 @@ class _WarmHiGHS(pulp.HiGHS):
         scratch = module.Highs()
         scratch.setOptionValue("output_flag", False)
         lp.solverModel = scratch
-        self.buildSolverModel(lp)  # PuLP's own loading: the same order and numbers as a cold solve
+        self.buildSolverModel(lp)  # the loading of a cold solve: the same order and numbers
         data = scratch.getLp()
         matrix = data.a_matrix_
         integer = (
@@ -169,7 +169,7 @@ class _WarmHiGHS(pulp.HiGHS):
         with quiet_stdout():
             h.run()
         self._remember(loaded)
-        status, has_solution = self.findSolutionValues(lp)  # type: ignore[no-untyped-call]
+        status, has_solution = self.findSolutionValues(lp)
         return self.buildStats(
             lp, status, has_solution, start=start, best_bound=self.findBestBound(lp)
         )
@@ -356,21 +356,10 @@ def _on_processes[P, R](
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    outcomes: list[list[R] | _Failure | None] = [None] * len(work)
-    done = 0
     with ProcessPoolExecutor(max_workers=min(workers, len(work)), mp_context=context) as pool:
-        pending: dict[Future[list[R] | _Failure], int] = {
-            pool.submit(_solve_chunk, task, chunk): i for i, chunk in enumerate(work)
-        }
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                i = pending.pop(future)
-                outcomes[i] = future.result()
-                done += len(work[i].probes)
-                if progress is not None:
-                    progress(done, total)
-    return [o for o in outcomes if o is not None]
+        futures = {pool.submit(_solve_chunk, task, chunk): i for i, chunk in enumerate(work)}
+        finished = ((futures[f], f.result()) for f in as_completed(futures))
+        return _gather(finished, work, total, progress)
 
 
 def _on_dask[P, R](
@@ -396,28 +385,34 @@ def _on_dask[P, R](
             f"cannot reach the Dask scheduler at {scheduler}: {exc}; check the address "
             "(tcp://host:8786) and that the scheduler is running"
         ) from None
-    outcomes: list[list[R] | _Failure | None] = [None] * len(work)
     try:
         futures = [
             client.submit(_solve_chunk, task, chunk, key=f"planner-{chunk.token}-{i}", pure=False)
             for i, chunk in enumerate(work)
         ]
         index = {future.key: i for i, future in enumerate(futures)}
-        done = 0
-        for future in dask.as_completed(futures):
-            i = index[future.key]
-            outcomes[i] = future.result()
-            done += len(work[i].probes)
-            if progress is not None:
-                progress(done, total)
+        finished = ((index[f.key], f.result()) for f in dask.as_completed(futures))
+        return _gather(finished, work, total, progress)
     finally:
         client.close()
+
+
+def _gather[P, R](
+    finished: Iterable[tuple[int, list[R] | _Failure]],
+    work: list[_Chunk[P]],
+    total: int,
+    progress: Progress | None,
+) -> list[list[R] | _Failure]:
+    """Each chunk's outcome, in chunk order, from (chunk, outcome) pairs as they finish; the
+    progress reported as each arrives."""
+    outcomes: list[list[R] | _Failure | None] = [None] * len(work)
+    done = 0
+    for i, outcome in finished:
+        outcomes[i] = outcome
+        done += len(work[i].probes)
+        if progress is not None:
+            progress(done, total)
     return [o for o in outcomes if o is not None]
 
 
-def default_workers() -> int:
-    """The processes a machine can use: its CPUs available to this process."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-__all__ = ["Task", "Warm", "chunks", "default_workers", "run"]
+__all__ = ["Task", "Warm", "chunks", "run"]

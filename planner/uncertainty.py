@@ -991,13 +991,12 @@ def reoptimise(
     drawn: Instance, solver: SolverName = "highs", time_limit: float | None = None
 ) -> Optimum:
     """The best plan of a drawn instance, solved as `planner solve` would; its status if none."""
-    return _reoptimise_model(build(drawn), Warm(solver, time_limit))
+    model = build(drawn)
+    return _best(model, solve(model, solver, time_limit))
 
 
-def _reoptimise_model(model: Model, warm: Warm) -> Optimum:
-    """The best plan of a drawn instance's built model, solved by a sweep's warm solver (from
-    the deterministic plan's basis, or cold for a MILP: planner/sweep.py)."""
-    solution = warm.solve(model)
+def _best(model: Model, solution: Solution) -> Optimum:
+    """The best plan of a drawn instance's model from its solution; its status if none."""
     if solution.status is not Status.OPTIMAL:
         return Optimum(status=solution.status.value)
     plan = make_plan(model, solution)
@@ -1166,7 +1165,7 @@ class _Draws:
         )
         model = build(drawn)
         evaluation = _evaluate_model(self.values, model)
-        return evaluation, _reoptimise_model(model, state.warm) if self.reoptimise else None
+        return evaluation, _best(model, state.warm.solve(model)) if self.reoptimise else None
 
 
 @dataclass(frozen=True)
