@@ -19,6 +19,7 @@ from pathlib import Path
 
 import openpyxl
 from hypothesis import settings
+from typer.testing import Result
 
 import planner
 from planner.errors import Problem, display_path, dotted
@@ -40,7 +41,6 @@ WHOLE_FILE = (
     "is not valid YAML",
     "is not a mapping of fields",
     "is larger than",
-    "nests lists or mappings too deeply",
     "is not a readable Excel workbook",
     "is a ",
 )
@@ -98,6 +98,15 @@ def clean_problems(problems: Iterable[Problem], files: Iterable[Path]) -> None:
             assert problem.path == () and problem.message.startswith(WHOLE_FILE), (
                 f"a problem without a line or cell: {text}"
             )
+
+
+def lists_every_problem(result: Result, found: list[Found]) -> None:
+    """`planner check`'s output: no traceback, exit 2 listing every problem found (0 if none)."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    assert result.exit_code == (2 if found else 0), result.output
+    for f in found:
+        assert str(f.problem) in result.output
 
 
 def _clean_cell(problem: Problem, path: Path) -> None:

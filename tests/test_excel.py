@@ -101,6 +101,12 @@ def problems(path: Path | str, scenario: str | None = None) -> str:
     return str(caught.value)
 
 
+def about_sheet(path: Path | str) -> dict[str, Any]:
+    """A workbook's `about` sheet as field -> value."""
+    sheet = openpyxl.load_workbook(path)["about"]
+    return {row[0]: row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+
+
 def header(path: Path, sheet: str) -> list[str]:
     book = openpyxl.load_workbook(path)
     return [str(c.value) for c in book[sheet][1]]
@@ -289,8 +295,7 @@ def test_solve_check_and_compare_read_a_workbook(folder: Path) -> None:
          "acute_outreach": 575.133, "third_sector": 633.667},
         rel=1e-6,
     )  # fmt: skip
-    sheet = openpyxl.load_workbook(folder / "c" / "compare.xlsx")["about"]
-    about = {row[0]: row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    about = about_sheet(folder / "c" / "compare.xlsx")
     assert (about["instance"], about["scenarios"], about["decisions"]) == (
         "plan.xlsx", "min_spend", "community_clinic",
     )  # fmt: skip

@@ -37,7 +37,7 @@ from typer.testing import CliRunner
 import planner
 from planner.cli import app
 from planner.excel import SETTING_COLUMNS, SHEETS, header_name, write_template
-from tests.fuzzing import Found, cases, check_everything, clean_problems
+from tests.fuzzing import Found, cases, check_everything, clean_problems, lists_every_problem
 from tests.test_cli import TINY
 from tests.test_excel import EVERYTHING, SMALL
 
@@ -429,12 +429,7 @@ def test_planner_check_on_a_workbook_exits_2_without_a_traceback(
     base = data.draw(st.sampled_from(["small", "tiny"]), label="base")
     case = data.draw(mutation(grids, base), label="case")
     found = run_case(folder, case)
-    result = runner.invoke(app, ["check", "plan.xlsx"])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    assert "Traceback" not in result.output
-    assert result.exit_code == (2 if found else 0), result.output
-    for f in found:
-        assert str(f.problem) in result.output
+    lists_every_problem(runner.invoke(app, ["check", "plan.xlsx"]), found)
 
 
 def test_an_unchanged_grid_is_valid(folder: Path, grids: dict[str, Grid]) -> None:

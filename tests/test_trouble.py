@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import openpyxl
 import pulp
 import pytest
 from typer.testing import CliRunner
@@ -35,6 +34,7 @@ from planner import NoPlanError
 from planner.cli import app
 from planner.solve import S, Status, _outcome, _Run
 from tests.conftest import Data, instance, item, write
+from tests.test_excel import about_sheet
 
 solve_module = importlib.import_module("planner.solve")  # planner.solve is also the function
 runner = CliRunner()
@@ -158,8 +158,7 @@ def test_planner_solve_writes_a_time_limited_plan_labelled_and_exits_5(
     assert summary["proven_optimal"] == "False"
     assert summary["verified"] == "True"
     assert summary["mip_gap"] != ""
-    sheet = openpyxl.load_workbook(tmp_path / "out" / "plan.xlsx")["about"]
-    about = {row[0]: row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    about = about_sheet(tmp_path / "out" / "plan.xlsx")
     assert about["status"] == "time_limit"
     assert about["proven_optimal"] is False
     assert about["verified"] is True
@@ -470,8 +469,7 @@ def test_the_about_sheet_says_verified(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     path = write(tmp_path, small_lp())
     assert runner.invoke(app, ["solve", str(path), "--out", "out"]).exit_code == 0
-    sheet = openpyxl.load_workbook(tmp_path / "out" / "plan.xlsx")["about"]
-    about = {row[0]: row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    about = about_sheet(tmp_path / "out" / "plan.xlsx")
     assert about["status"] == "optimal"
     assert about["proven_optimal"] is True
     assert about["verified"] is True
