@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import planner.deferred  # noqa: F401  (first: defers imports PuLP makes but planner rarely uses)
+
+# isort: split
 from planner.build import Model, build
 from planner.errors import InputError, NoPlanError, PlannerError, Problem
 from planner.load import Document, load
