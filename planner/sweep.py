@@ -23,7 +23,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
@@ -37,6 +37,8 @@ from planner.solve import WARM_HIGHS, Solution, SolverName, quiet_stdout, solve
 
 if TYPE_CHECKING:
     from pulp import LpProblem
+
+    from planner.schema import Instance
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -102,6 +104,7 @@ class _WarmHiGHS(FastHiGHS):
         self.learning = True  # the base basis may be saved (only while the base is solved)
         self.warm = 0
         self.cold = 0
+        self.given: _Numbers | None = None  # the next LP's numbers, known without loading it
 
     def use(self, mip: bool, time_limit: float | None) -> pulp.LpSolver:
         """Itself, set to solve as a MILP or as an LP within a time limit (what planner.solve's
@@ -144,7 +147,7 @@ class _WarmHiGHS(FastHiGHS):
 
     def actualSolve(self, lp: LpProblem, **kwargs: Any) -> pulp.LpSolveStats:
         start = pulp.apis.core.clocks()
-        numbers = self._numbers(lp)
+        numbers, self.given = self.given or self._numbers(lp), None
         loaded = self.loaded.get(self.mip)
         if loaded is None:  # the first of its kind: loaded and solved cold, as planner.solve does
             if not self.learning:
@@ -247,6 +250,292 @@ class Warm:
     def cold(self) -> int:
         """Probes whose structure differed from the base's, so solved cold."""
         return self._backend.cold if self._backend is not None else 0
+
+
+# --- one model moved in place: numbers affine in a few parameters ----------------------------
+
+RTOL = 1e-9  # how far a number may lie from the plane through the probe builds, per its size
+Figure = tuple[Any, ...]  # where a number of a Model (outside the solver's arrays) lives
+
+
+def _figures(model: Model) -> tuple[tuple[Figure, ...], Vector]:
+    """A model's numbers besides what the solver gets: the coefficients and constants of its
+    named expressions (spend, levels, income...), its scalar figures (baseline income, the
+    envelope) and its rules' right-hand sides, with where each lives."""
+    keys: list[Figure] = []
+    values: list[float] = []
+    for spec in fields(model):
+        if spec.name in ("instance", "problem", "registry"):
+            continue
+        table = getattr(model, spec.name)
+        for key, item in (table or {}).items():
+            if isinstance(item, pulp.LpAffineExpression):
+                for var, coefficient in item.items():
+                    keys.append((spec.name, key, var.name))
+                    values.append(coefficient)
+                keys.append((spec.name, key, None))
+                values.append(item.constant)
+            elif isinstance(item, int | float):
+                keys.append((spec.name, key))
+                values.append(float(item))
+    for key, (rule, _) in model.registry.items():
+        keys += [("registry", key, "rhs"), ("registry", key, "per")]
+        values += [rule.rhs, rule.per]
+    return tuple(keys), np.array(values, dtype=np.float64)
+
+
+def _solver_vector(n: _Numbers) -> Vector:
+    return np.concatenate(
+        [n.cost, n.col_lower, n.col_upper, n.row_lower, n.row_upper, n.value, [n.offset]]
+    )
+
+
+class _Refused(Exception):
+    """Why a model cannot be moved in place (Linear's fit stops at the first reason)."""
+
+
+class Linear:
+    """Probes of one model whose numbers are affine in a few parameters, each moved into the
+    base model in place instead of being built (docs/speed.md).
+
+    `make(x)` builds the model at parameter values `x` (through build.py: the one definition
+    of every number). Linear builds it at `centre` (the base), at each parameter's `low`,
+    midpoint and `high` with the others at the centre, at the corner of each pair of
+    parameters that move the same numbers, and at the all-low and all-high corners. Every
+    number of every build must lie on the plane through the base and the slopes (within RTOL
+    of its size) and the structure must not change; otherwise `refusal` says why, and the
+    caller builds each probe instead (so too if the fit would take more than `budget` builds).
+    `move(x, instance)` sets the base model's numbers to
+    base + slope * (x - centre), only where they differ from the model's current ones, and its
+    instance to `instance`; `solve` solves it, an LP warm from the base basis with the moved
+    numbers handed straight to HiGHS. A probe's numbers depend only on the base and on x.
+    """
+
+    def __init__(
+        self,
+        make: Callable[[Vector], Model],
+        centre: Sequence[float],
+        low: Sequence[float],
+        high: Sequence[float],
+        warm: Warm | None = None,
+        budget: int | None = None,
+    ) -> None:
+        self.centre = np.array(centre, dtype=np.float64)
+        self.budget = budget  # the most builds the fit may take (it must save more than it costs)
+        self.warm = warm
+        self.refusal: str | None = None
+        self.builds = 0
+        scratch = _WarmHiGHS(None)
+        self._model = make(self.centre)
+        self._keys, figures = _figures(self._model)
+        self._numbers = scratch._numbers(self._model.problem)
+        self._base = np.concatenate([_solver_vector(self._numbers), figures])
+        self._by_name = self._model.problem.variablesDict()
+        self._variables = [self._by_name[c] for c in self._numbers.columns]
+        self._rows = self._model.problem.constraints()
+        n = self._numbers
+        outer = np.searchsorted(n.start, np.arange(len(n.value)), side="right") - 1
+        pairs = zip(outer.tolist(), n.index.tolist(), strict=True)
+        self._entries = [(m, k) if not n.column_wise else (k, m) for m, k in pairs]  # (row, col)
+        self._current = self._base.copy()  # the numbers moved to
+        self._written = self._base.copy()  # the numbers in the PuLP model
+        cols, rows = len(self._numbers.columns), len(self._numbers.rows)
+        self._solver_side = np.zeros(len(self._base), dtype=bool)  # what solving reads back
+        self._solver_side[: 3 * cols + 2 * rows] = True  # costs, bounds, rows' right-hand sides
+        self._solver_side[3 * cols + 2 * rows + len(self._numbers.value)] = True  # the offset
+        self._fit(make, scratch, np.array(low, dtype=np.float64), np.array(high, dtype=np.float64))
+        if warm is not None and self.refusal is None:
+            warm.solve(self._model)  # the base: its basis is where every probe starts
+
+    def _at(self, make: Callable[[Vector], Model], scratch: _WarmHiGHS, x: Vector) -> Vector | str:
+        """The numbers of the model built at `x`, or why they cannot be compared."""
+        if self.budget is not None and self.builds >= self.budget:
+            return f"fitting would take more than {self.budget} builds"
+        self.builds += 1
+        try:
+            model = make(x)
+        except PlannerError as exc:
+            return f"the model cannot be built at {x.tolist()}: {exc}"
+        keys, figures = _figures(model)
+        numbers = scratch._numbers(model.problem)
+        if keys != self._keys or not numbers.same_structure(self._numbers):
+            return f"the model's structure changes at {x.tolist()}"
+        return np.concatenate([_solver_vector(numbers), figures])
+
+    def _fit(
+        self, make: Callable[[Vector], Model], scratch: _WarmHiGHS, low: Vector, high: Vector
+    ) -> None:
+        """The slopes and the pairs' joint terms from builds, then the checks."""
+        base, centre, n = self._base, self.centre, len(self.centre)
+        finite = np.isfinite(base)
+        terms: list[tuple[int, ...]] = [(j,) for j in range(n)]
+        columns = np.zeros((len(base), n))
+        checks: list[tuple[Vector, Vector]] = []  # (where built, what it gave)
+
+        def at(changes: dict[int, float]) -> tuple[Vector, Vector]:
+            x = centre.copy()
+            for j, value in changes.items():
+                x[j] = value
+            found = self._at(make, scratch, x)
+            if isinstance(found, str):
+                raise _Refused(found)
+            if not np.array_equal(found[~finite], base[~finite]):
+                raise _Refused(f"an infinite bound moves at {x.tolist()}")
+            return x, found
+
+        try:
+            for j in range(n):  # each parameter alone: its slope, and a line through 3 points
+                if high[j] != low[j]:
+                    ends = [at({j: v}) for v in (low[j], high[j], (low[j] + high[j]) / 2)]
+                    rise = ends[1][1][finite] - ends[0][1][finite]
+                    columns[finite, j] = rise / (high[j] - low[j])
+                    checks += ends
+            moves = [set(np.flatnonzero(columns[:, j]).tolist()) for j in range(n)]
+            joint = []
+            for j in range(n):  # a pair moving the same numbers: their joint (product) term
+                for k in range(j + 1, n):
+                    if moves[j] & moves[k]:
+                        x, found = at({j: high[j], k: high[k]})
+                        gap = self._gap(columns, terms, x, found)
+                        gap[self._close(gap, found)] = 0.0
+                        if gap.any():
+                            terms.append((j, k))
+                            joint.append(gap / ((high[j] - centre[j]) * (high[k] - centre[k])))
+                            checks.append(at({j: low[j], k: low[k]}))
+            if joint:
+                columns = np.column_stack([columns, *joint])
+            if n > 1:
+                checks += [at(dict(enumerate(low))), at(dict(enumerate(high)))]
+        except _Refused as exc:
+            self.refusal = str(exc)
+            return
+        self._terms = terms
+        self._moved = np.flatnonzero(np.any(columns != 0, axis=1))
+        self._columns = columns[self._moved]
+        for x, found in checks:
+            if not self._close(self._gap(columns, terms, x, found), found).all():
+                self.refusal = (
+                    "the numbers are not affine in each parameter (with products of pairs) "
+                    f"at {x.tolist()}"
+                )
+                return
+
+    def _gap(
+        self, columns: Vector, terms: list[tuple[int, ...]], x: Vector, found: Vector
+    ) -> Vector:
+        """What the build at `x` gave minus what the fitted terms say (0 at infinite bounds,
+        which never move)."""
+        step = x - self.centre
+        factors = np.array([np.prod(step[list(t)]) for t in terms[: columns.shape[1]]])
+        finite = np.isfinite(self._base)
+        gap = np.zeros(len(found))
+        gap[finite] = found[finite] - (self._base[finite] + columns[finite] @ factors)
+        return gap
+
+    def _close(self, gap: Vector, found: Vector) -> npt.NDArray[np.bool_]:
+        """Whether a gap is within RTOL of the number's size (at the base or where built)."""
+        scale = np.maximum(np.abs(found), np.abs(self._base))
+        return np.isinf(scale) | (np.abs(gap) <= RTOL * scale)
+
+    def _predict(self, x: Vector) -> Vector:
+        """The moved numbers at `x`: the base plus each term (parameter or pair) times its
+        steps from the centre."""
+        step = x - self.centre
+        factors = np.array([np.prod(step[list(t)]) for t in self._terms])
+        moved: Vector = self._base[self._moved] + self._columns @ factors
+        return moved
+
+    def solve(self, prices: bool = True) -> Solution:
+        """The moved model solved by the Warm given at the start (an LP warm from the base
+        basis, its moved numbers handed straight to HiGHS; a MILP cold, as planner solve)."""
+        if self.warm is None:
+            raise PlannerError("this Linear was made without a Warm to solve with")
+        backend = self.warm._backend
+        model = self._model
+        if backend is not None and not model.choices:
+            n, cut = self._numbers, np.cumsum([len(self._numbers.columns)] * 3)
+            now = self._current.copy()  # the loaded model keeps it: moves must not reach it
+            cost, lower, upper = np.split(now[: cut[-1]], cut[:-1])
+            rest = now[cut[-1] :]
+            rows = len(n.rows)
+            backend.given = replace(
+                n,
+                cost=cost,
+                col_lower=lower,
+                col_upper=upper,
+                row_lower=rest[:rows],
+                row_upper=rest[rows : 2 * rows],
+                value=rest[2 * rows : 2 * rows + len(n.value)],
+                offset=float(rest[2 * rows + len(n.value)]),
+            )
+        else:
+            self._sync(everything=True)  # solved from the PuLP model: all of it moved
+        self._sync(everything=False)  # what the solve reads back: objective, right-hand sides
+        return self.warm.solve(model, prices)
+
+    @property
+    def model(self) -> Model:
+        """The base model with every number moved to the last `move`'s (PuLP's copy brought up
+        to date here: a probe that only solves does not pay for writing what it never reads)."""
+        self._sync(everything=True)
+        return self._model
+
+    def move(self, x: Sequence[float], instance: Instance) -> None:
+        """Move the model's numbers to those at parameter values `x`, and its instance to
+        `instance` (the probe's, validated by the caller)."""
+        if self.refusal is not None:
+            raise PlannerError(f"cannot move the model: {self.refusal}")
+        self._current[self._moved] = self._predict(np.array(x, dtype=np.float64))
+        self._model.instance = instance
+
+    def _sync(self, everything: bool) -> None:
+        """Write the moved numbers that PuLP does not hold yet (or only the solver side's)."""
+        stale = self._moved[self._current[self._moved] != self._written[self._moved]]
+        if not everything:
+            stale = stale[self._solver_side[stale]]
+        self._write(stale, self._current[stale])
+        self._written[stale] = self._current[stale]
+
+    def _write(self, positions: npt.NDArray[np.int64], values: Vector) -> None:
+        """Put numbers, by their place in the vector, into the PuLP model."""
+        n = self._numbers
+        cols, rows = len(n.columns), len(n.rows)
+        problem = self._model.problem
+        bounds = [cols, 2 * cols, 3 * cols, 3 * cols + rows, 3 * cols + 2 * rows]
+        entries = bounds[-1] + len(n.value)
+        objective: Any = problem.objective  # a copy of PuLP's: put back whole once changed
+        for at, value in zip(positions.tolist(), values.tolist(), strict=True):
+            if at < bounds[0]:
+                objective[self._variables[at]] = value
+            elif at < bounds[1]:
+                self._variables[at - bounds[0]].lowBound = value
+            elif at < bounds[2]:
+                self._variables[at - bounds[1]].upBound = value
+            elif at < bounds[4]:  # a row's finite bound (only those move): its rhs
+                self._rows[(at - bounds[2]) % rows].changeRHS(value)
+            elif at < entries:
+                row, col = self._entries[at - bounds[4]]
+                self._rows[row][self._variables[col]] = value
+            elif at == entries:
+                objective.constant = value
+            else:
+                self._write_figure(self._keys[at - entries - 1], value)
+        if len(positions) and (positions[0] < bounds[0] or entries in positions):
+            problem.objective = objective
+
+    def _write_figure(self, key: Figure, value: float) -> None:
+        """Put one of `_figures`'s numbers into the model."""
+        model = self._model
+        if key[0] == "registry":
+            rule, row = model.registry[key[1]]
+            moved = replace(rule, rhs=value) if key[2] == "rhs" else replace(rule, per=value)
+            model.registry[key[1]] = (moved, row)
+        elif len(key) == 2:
+            getattr(model, key[0])[key[1]] = value
+        elif key[2] is None:
+            getattr(model, key[0])[key[1]].constant = value
+        else:
+            getattr(model, key[0])[key[1]][self._by_name[key[2]]] = value
 
 
 # --- running a task over probes --------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 import annotated_types
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
@@ -35,7 +36,7 @@ from planner.load import Document
 from planner.result import TOLERANCE, Plan, health_in_year, make_plan, named_tables
 from planner.schema import Instance, UncertainParameter
 from planner.solve import Solution, SolverName, Status, solve
-from planner.sweep import Warm
+from planner.sweep import Linear, Warm
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -1064,9 +1065,11 @@ def analyse(
     solution = solve(model, solver, time_limit)
     plan = make_plan(model, solution, scenario)
     xs = [draw_values(parameters, seed, k) for k in range(draws)]
+    drawn = np.array([[x[p.pid] for p in parameters] for x in xs]).reshape(draws, -1)
+    span = (tuple(drawn.min(axis=0)), tuple(drawn.max(axis=0)))
     task = _Draws(
         instance, document, tuple(parameters), seed, solution.values, solver, time_limit,
-        reoptimise_draws,
+        reoptimise_draws, span if instance.uncertainty is not None else None, draws,
     )  # fmt: skip
     stage = "evaluating and re-optimising draws" if reoptimise_draws else "evaluating the plan"
 
@@ -1127,10 +1130,12 @@ SPREAD = ("mean", "sd", "p5", "p50", "p95")
 
 @dataclass(frozen=True)
 class _DrawState:
-    """A sweep process's set-up: the certain instance's data and the warm solver."""
+    """A sweep process's set-up: the certain instance's data, the warm solver and, where the
+    draws move one model in place, that model (planner/sweep.py Linear)."""
 
     base: dict[str, Any] | None
     warm: Warm
+    linear: Linear | None
 
 
 @dataclass(frozen=True)
@@ -1146,16 +1151,39 @@ class _Draws:
     solver: SolverName
     time_limit: float | None
     reoptimise: bool
+    span: tuple[tuple[float, ...], tuple[float, ...]] | None  # the draws' least and greatest
+    # values of each parameter, when the draws are to move one model in place
+    draws: int
 
     def setup(self) -> _DrawState:
-        """The certain data to draw from, and a warm solver whose base is the instance."""
+        """The certain data to draw from, and a warm solver whose base is the instance; where
+        the draws' numbers are affine in the parameters, the model that each draw moves."""
         base = _certain(self.instance) if self.instance.uncertainty is not None else None
         warm = Warm(self.solver, self.time_limit)
+        if base is not None and self.span is not None:
+            centre = [p.point for p in self.parameters]
+            solver = warm if self.reoptimise else None
+            budget = self.draws // 2  # fitting must cost at most half the builds it saves
+            linear = Linear(self._maker(base), centre, *self.span, solver, budget)
+            if linear.refusal is None:
+                return _DrawState(base, warm, linear)
         if self.reoptimise:
             model = build(self.instance)
             if not model.choices:  # a MILP's draws are solved cold (planner/sweep.py)
                 warm.solve(model)
-        return _DrawState(base, warm)
+        return _DrawState(base, warm, None)
+
+    def _maker(self, base: dict[str, Any]) -> Callable[[npt.NDArray[np.float64]], Model]:
+        """The model at parameter values x (each parameter's fields set from its value)."""
+
+        def make(x: npt.NDArray[np.float64]) -> Model:
+            data = _copy(base)
+            for parameter, value in zip(self.parameters, x.tolist(), strict=True):
+                for path, number in parameter.values(value):
+                    _set(data, path, number)
+            return build(_rebuild(data, self.document, self.seed, -1))
+
+        return make
 
     def __call__(self, state: _DrawState, k: int) -> tuple[Evaluation, Optimum | None]:
         drawn = (
@@ -1163,9 +1191,15 @@ class _Draws:
             if state.base is None
             else draw_instance(state.base, self.parameters, self.seed, k, self.document)
         )
-        model = build(drawn)
+        if state.linear is None:
+            model = build(drawn)
+            evaluation = _evaluate_model(self.values, model)
+            return evaluation, _best(model, state.warm.solve(model)) if self.reoptimise else None
+        x = [parameter.draw(stream(self.seed, k, parameter.pid)) for parameter in self.parameters]
+        state.linear.move(x, drawn)
+        model = state.linear.model
         evaluation = _evaluate_model(self.values, model)
-        return evaluation, _best(model, state.warm.solve(model)) if self.reoptimise else None
+        return evaluation, _best(model, state.linear.solve()) if self.reoptimise else None
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,13 @@ from typer.testing import CliRunner
 
 from planner.build import build
 from planner.cli import app
-from planner.errors import InputError
+from planner.errors import InputError, PlannerError
+from planner.load import load
 from planner.schema import Instance
 from planner.solve import Solution, SolverName, solve
-from planner.sweep import Warm, chunks, run
+from planner.sweep import Linear, Warm, chunks, run
 from planner.uncertainty import analyse
+from planner.validate import validate
 from tests.conftest import Data, approx, instance, item, write
 from tests.test_choices import fixed_cost_choice
 
@@ -219,3 +221,110 @@ def test_a_local_dask_cluster_writes_the_same_bytes(tmp_path: Path) -> None:
     ) as cluster:
         on_dask = uncertainty_files(tmp_path, "dask", "--scheduler", cluster.scheduler_address)
     same_files(serial, on_dask)
+
+
+# --- one model moved in place (sweep.Linear) -------------------------------------------------
+# Parameters x = (a's gain, the envelope, b's cost): the objective's coefficients, the envelope
+# row's right-hand side and a coefficient of its row, each affine in one of them.
+
+CENTRE, LOW, HIGH = (0.04, 1000.0, 20.0), (0.02, 1000.0, 20.0), (0.06, 1500.0, 25.0)
+PROBE_X = [
+    (0.04, 1000, 20),
+    (0.03, 1000, 20),
+    (0.06, 1000, 20),
+    (0.02, 1000, 20),
+    (0.04, 1500, 20),
+    (0.04, 1000, 25),
+]  # fmt: skip  (PROBES' parameters, in order)
+
+
+def terms(expression: Any) -> dict[str, float]:
+    """An expression's or row's coefficients by variable name, and its constant ("")."""
+    return {v.name: c for v, c in expression.items()} | {"": expression.constant}
+
+
+def two_items_at(x: Any) -> Any:
+    gain, envelope, b_cost = (float(v) for v in x)
+    return model_of(two_items(gain, envelope=envelope, b_cost=b_cost))
+
+
+def test_a_moved_model_solves_each_probe_as_built_and_by_hand() -> None:
+    linear = Linear(two_items_at, CENTRE, LOW, HIGH, Warm("highs"))
+    assert linear.refusal is None
+    assert linear.builds == 3 * 3 + 2  # each parameter's ends and middle, all-low, all-high
+    # (no pair moves the same number, so no joint term)
+    for x, (_, expected) in zip(PROBE_X, PROBES, strict=True):
+        data = two_items(x[0], envelope=x[1], b_cost=x[2])
+        linear.move(x, Instance.model_validate(data))
+        check(linear.solve(), expected)
+        moved, built = linear.model, model_of(data)  # every number, as a build gives it
+        # (to rounding: a moved number is the base's plus slope x step, not the product built)
+        pairs = [(moved.problem.objective, built.problem.objective)]
+        pairs += zip(moved.problem.constraints(), built.problem.constraints(), strict=True)
+        pairs += [(moved.spend[2021], built.spend[2021])]
+        for one, other in pairs:
+            assert terms(one).keys() == terms(other).keys()
+            assert terms(one) == pytest.approx(terms(other), rel=1e-12, abs=1e-15)
+        assert [r.rhs for r, _ in moved.registry.values()] == pytest.approx(
+            [r.rhs for r, _ in built.registry.values()], rel=1e-12
+        )
+    assert linear.warm is not None and linear.warm.warm == len(PROBES)
+
+
+def test_a_model_whose_numbers_are_not_affine_is_refused() -> None:
+    def squared(x: Any) -> Any:
+        return model_of(two_items(float(x[0]) ** 2))
+
+    linear = Linear(squared, (0.2,), (0.15,), (0.25,))
+    assert linear.refusal == (
+        "the numbers are not affine in each parameter (with products of pairs) at [0.15]"
+    )
+    with pytest.raises(PlannerError, match="cannot move the model: the numbers are not affine"):
+        linear.move((0.2,), Instance.model_validate(two_items(0.04)))
+
+
+def test_a_change_of_structure_and_a_fit_over_budget_are_refused() -> None:
+    zero_gain = Linear(two_items_at, CENTRE, (0.0, 1000, 20), HIGH)
+    assert zero_gain.refusal == "the model's structure changes at [0.0, 1000.0, 20.0]"
+    over = Linear(two_items_at, CENTRE, LOW, HIGH, budget=4)
+    assert over.refusal == "fitting would take more than 4 builds"
+
+
+def test_draws_moved_in_place_give_what_building_each_gives() -> None:
+    from planner.uncertainty import _Draws, draw_values, resolve
+
+    path = Path(__file__).resolve().parent.parent / "instances" / "diabetes_lewisham.yaml"
+    document = load(path)
+    diabetes = validate(document)
+    parameters, _ = resolve(diabetes, document)
+    model = build(diabetes)
+    plan = solve(model, "highs")
+    xs = [[draw_values(parameters, 2014, k)[p.pid] for p in parameters] for k in range(300)]
+    span = (
+        tuple(min(c) for c in zip(*xs, strict=True)),
+        tuple(max(c) for c in zip(*xs, strict=True)),
+    )
+    tasks = [
+        _Draws(
+            diabetes,
+            document,
+            tuple(parameters),
+            2014,
+            plan.values,
+            "highs",
+            None,
+            True,
+            span if moving else None,
+            300,
+        )
+        for moving in (True, False)
+    ]
+    moved, built = (task.setup() for task in tasks)
+    assert moved.linear is not None and moved.linear.refusal is None and built.linear is None
+    for k in (1, 2, 3):
+        (e1, o1), (e2, o2) = tasks[0](moved, k), tasks[1](built, k)
+        assert e1.objective == approx(e2.objective) and e1.spend == approx(e2.spend)
+        assert e1.rules.keys() == e2.rules.keys()
+        assert [e1.rules[key] for key in e1.rules] == approx([e2.rules[key] for key in e1.rules])
+        assert o1 is not None and o2 is not None and o1.status == o2.status
+        assert o1.objective == approx(o2.objective) and o1.units == approx(o2.units)
