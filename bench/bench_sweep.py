@@ -109,7 +109,7 @@ class Moved:
         from planner.load import Document
         from planner.schema import Instance
         from planner.sweep import Linear, Warm
-        from planner.uncertainty import _certain, _copy, _rebuild, _set, resolve, stream
+        from planner.uncertainty import _certain, instance_at, resolve, stream
 
         data = national(self.variables, uncertainty=True)
         instance = Instance.model_validate(data)
@@ -119,27 +119,21 @@ class Moved:
         xs = np.array([[p.draw(stream(0, k, p.pid)) for p in parameters]
                        for k in range(self.draws)])  # fmt: skip
 
-        def data_at(x: Any) -> dict[str, Any]:
-            one = _copy(base)
-            for p, value in zip(parameters, list(x), strict=True):
-                for path, number in p.values(float(value)):
-                    _set(one, path, number)
-            return one
+        def at(x: Any, k: int) -> Any:
+            return instance_at(base, parameters, x.tolist(), document, 0, k)
 
         def make(x: Any) -> Any:
-            return build(_rebuild(data_at(x), document, 0, -1))
+            return build(at(x, -1))
 
         centre = [p.point for p in parameters]
         linear = Linear(make, centre, xs.min(axis=0), xs.max(axis=0), Warm("highs"))
         if linear.refusal is not None:
             raise SystemExit(f"the generated instance cannot be moved: {linear.refusal}")
-        return linear, xs, data_at, document
+        return linear, xs, at
 
     def __call__(self, state: Any, k: int, /) -> float:
-        from planner.uncertainty import _rebuild
-
-        linear, xs, data_at, document = state
-        linear.move(xs[k], _rebuild(data_at(xs[k]), document, 0, k))
+        linear, xs, at = state
+        linear.move(xs[k], at(xs[k], k))
         return float(linear.solve().objective or 0.0)
 
 

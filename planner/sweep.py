@@ -285,9 +285,27 @@ def _figures(model: Model) -> tuple[tuple[Figure, ...], Vector]:
 
 
 def _solver_vector(n: _Numbers) -> Vector:
+    """The numbers HiGHS gets, as one vector: costs, column bounds, row bounds, matrix
+    entries and the objective's constant (`_cuts` says where each part ends)."""
     return np.concatenate(
         [n.cost, n.col_lower, n.col_upper, n.row_lower, n.row_upper, n.value, [n.offset]]
     )
+
+
+def _cuts(n: _Numbers) -> list[int]:
+    """Where each part of `_solver_vector` ends (the last is where the offset sits)."""
+    sizes = [len(n.columns)] * 3 + [len(n.rows)] * 2 + [len(n.value)]
+    return np.cumsum(sizes).tolist()
+
+
+def _from_vector(n: _Numbers, vector: Vector) -> _Numbers:
+    """`n` with the numbers of a `_solver_vector` (copied: the loaded model keeps them)."""
+    cut = _cuts(n)
+    cost, col_lower, col_upper, row_lower, row_upper, value, rest = np.split(vector.copy(), cut)
+    return replace(
+        n, cost=cost, col_lower=col_lower, col_upper=col_upper, row_lower=row_lower,
+        row_upper=row_upper, value=value, offset=float(rest[0]),
+    )  # fmt: skip
 
 
 class _Refused(Exception):
@@ -339,28 +357,38 @@ class Linear:
         self._entries = [(m, k) if not n.column_wise else (k, m) for m, k in pairs]  # (row, col)
         self._current = self._base.copy()  # the numbers moved to
         self._written = self._base.copy()  # the numbers in the PuLP model
-        cols, rows = len(self._numbers.columns), len(self._numbers.rows)
-        self._solver_side = np.zeros(len(self._base), dtype=bool)  # what solving reads back
-        self._solver_side[: 3 * cols + 2 * rows] = True  # costs, bounds, rows' right-hand sides
-        self._solver_side[3 * cols + 2 * rows + len(self._numbers.value)] = True  # the offset
+        self._cut = _cuts(n)
+        self._solver_side = np.zeros(len(self._base), dtype=bool)  # what solving reads back:
+        self._solver_side[: self._cut[4]] = True  # costs, bounds, rows' right-hand sides,
+        self._solver_side[self._cut[5]] = True  # and the objective's constant
         self._fit(make, scratch, np.array(low, dtype=np.float64), np.array(high, dtype=np.float64))
         if warm is not None and self.refusal is None:
             warm.solve(self._model)  # the base: its basis is where every probe starts
 
-    def _at(self, make: Callable[[Vector], Model], scratch: _WarmHiGHS, x: Vector) -> Vector | str:
-        """The numbers of the model built at `x`, or why they cannot be compared."""
+    def _at(
+        self, make: Callable[[Vector], Model], scratch: _WarmHiGHS, changes: dict[int, float]
+    ) -> tuple[Vector, Vector]:
+        """Where the model was built (the centre with `changes`) and the numbers it gave;
+        _Refused if it cannot be built or compared, or the fit is over budget."""
+        x = self.centre.copy()
+        for j, value in changes.items():
+            x[j] = value
         if self.budget is not None and self.builds >= self.budget:
-            return f"fitting would take more than {self.budget} builds"
+            raise _Refused(f"fitting would take more than {self.budget} builds")
         self.builds += 1
         try:
             model = make(x)
         except PlannerError as exc:
-            return f"the model cannot be built at {x.tolist()}: {exc}"
+            raise _Refused(f"the model cannot be built at {x.tolist()}: {exc}") from None
         keys, figures = _figures(model)
         numbers = scratch._numbers(model.problem)
         if keys != self._keys or not numbers.same_structure(self._numbers):
-            return f"the model's structure changes at {x.tolist()}"
-        return np.concatenate([_solver_vector(numbers), figures])
+            raise _Refused(f"the model's structure changes at {x.tolist()}")
+        found = np.concatenate([_solver_vector(numbers), figures])
+        infinite = ~np.isfinite(self._base)
+        if not np.array_equal(found[infinite], self._base[infinite]):
+            raise _Refused(f"an infinite bound moves at {x.tolist()}")
+        return x, found
 
     def _fit(
         self, make: Callable[[Vector], Model], scratch: _WarmHiGHS, low: Vector, high: Vector
@@ -368,68 +396,58 @@ class Linear:
         """The slopes and the pairs' joint terms from builds, then the checks."""
         base, centre, n = self._base, self.centre, len(self.centre)
         finite = np.isfinite(base)
-        terms: list[tuple[int, ...]] = [(j,) for j in range(n)]
-        columns = np.zeros((len(base), n))
+        self._terms: list[tuple[int, ...]] = [(j,) for j in range(n)]
+        columns = np.zeros((len(base), n))  # one per term, in step with self._terms
         checks: list[tuple[Vector, Vector]] = []  # (where built, what it gave)
-
-        def at(changes: dict[int, float]) -> tuple[Vector, Vector]:
-            x = centre.copy()
-            for j, value in changes.items():
-                x[j] = value
-            found = self._at(make, scratch, x)
-            if isinstance(found, str):
-                raise _Refused(found)
-            if not np.array_equal(found[~finite], base[~finite]):
-                raise _Refused(f"an infinite bound moves at {x.tolist()}")
-            return x, found
-
         try:
             for j in range(n):  # each parameter alone: its slope, and a line through 3 points
                 if high[j] != low[j]:
-                    ends = [at({j: v}) for v in (low[j], high[j], (low[j] + high[j]) / 2)]
+                    ends = [
+                        self._at(make, scratch, {j: v})
+                        for v in (low[j], high[j], (low[j] + high[j]) / 2)
+                    ]
                     rise = ends[1][1][finite] - ends[0][1][finite]
                     columns[finite, j] = rise / (high[j] - low[j])
                     checks += ends
             moves = [set(np.flatnonzero(columns[:, j]).tolist()) for j in range(n)]
-            joint = []
             for j in range(n):  # a pair moving the same numbers: their joint (product) term
                 for k in range(j + 1, n):
                     if moves[j] & moves[k]:
-                        x, found = at({j: high[j], k: high[k]})
-                        gap = self._gap(columns, terms, x, found)
+                        x, found = self._at(make, scratch, {j: high[j], k: high[k]})
+                        gap = self._gap(columns, x, found)
                         gap[self._close(gap, found)] = 0.0
                         if gap.any():
-                            terms.append((j, k))
-                            joint.append(gap / ((high[j] - centre[j]) * (high[k] - centre[k])))
-                            checks.append(at({j: low[j], k: low[k]}))
-            if joint:
-                columns = np.column_stack([columns, *joint])
+                            self._terms.append((j, k))
+                            step = (high[j] - centre[j]) * (high[k] - centre[k])
+                            columns = np.column_stack([columns, gap / step])
+                            checks.append(self._at(make, scratch, {j: low[j], k: low[k]}))
             if n > 1:
-                checks += [at(dict(enumerate(low))), at(dict(enumerate(high)))]
+                checks += [self._at(make, scratch, dict(enumerate(bound))) for bound in (low, high)]
         except _Refused as exc:
             self.refusal = str(exc)
             return
-        self._terms = terms
         self._moved = np.flatnonzero(np.any(columns != 0, axis=1))
         self._columns = columns[self._moved]
         for x, found in checks:
-            if not self._close(self._gap(columns, terms, x, found), found).all():
+            if not self._close(self._gap(columns, x, found), found).all():
                 self.refusal = (
                     "the numbers are not affine in each parameter (with products of pairs) "
                     f"at {x.tolist()}"
                 )
                 return
 
-    def _gap(
-        self, columns: Vector, terms: list[tuple[int, ...]], x: Vector, found: Vector
-    ) -> Vector:
+    def _factors(self, x: Vector) -> Vector:
+        """Each term's (parameter's or pair's) steps from the centre to `x`, multiplied."""
+        step = x - self.centre
+        return np.array([np.prod(step[list(term)]) for term in self._terms])
+
+    def _gap(self, columns: Vector, x: Vector, found: Vector) -> Vector:
         """What the build at `x` gave minus what the fitted terms say (0 at infinite bounds,
         which never move)."""
-        step = x - self.centre
-        factors = np.array([np.prod(step[list(t)]) for t in terms[: columns.shape[1]]])
         finite = np.isfinite(self._base)
         gap = np.zeros(len(found))
-        gap[finite] = found[finite] - (self._base[finite] + columns[finite] @ factors)
+        fitted = self._base[finite] + columns[finite] @ self._factors(x)
+        gap[finite] = found[finite] - fitted
         return gap
 
     def _close(self, gap: Vector, found: Vector) -> npt.NDArray[np.bool_]:
@@ -440,9 +458,7 @@ class Linear:
     def _predict(self, x: Vector) -> Vector:
         """The moved numbers at `x`: the base plus each term (parameter or pair) times its
         steps from the centre."""
-        step = x - self.centre
-        factors = np.array([np.prod(step[list(t)]) for t in self._terms])
-        moved: Vector = self._base[self._moved] + self._columns @ factors
+        moved: Vector = self._base[self._moved] + self._columns @ self._factors(x)
         return moved
 
     def solve(self, prices: bool = True) -> Solution:
@@ -453,21 +469,7 @@ class Linear:
         backend = self.warm._backend
         model = self._model
         if backend is not None and not model.choices:
-            n, cut = self._numbers, np.cumsum([len(self._numbers.columns)] * 3)
-            now = self._current.copy()  # the loaded model keeps it: moves must not reach it
-            cost, lower, upper = np.split(now[: cut[-1]], cut[:-1])
-            rest = now[cut[-1] :]
-            rows = len(n.rows)
-            backend.given = replace(
-                n,
-                cost=cost,
-                col_lower=lower,
-                col_upper=upper,
-                row_lower=rest[:rows],
-                row_upper=rest[rows : 2 * rows],
-                value=rest[2 * rows : 2 * rows + len(n.value)],
-                offset=float(rest[2 * rows + len(n.value)]),
-            )
+            backend.given = _from_vector(self._numbers, self._current[: self._cut[5] + 1])
         else:
             self._sync(everything=True)  # solved from the PuLP model: all of it moved
         self._sync(everything=False)  # what the solve reads back: objective, right-hand sides
@@ -498,29 +500,31 @@ class Linear:
 
     def _write(self, positions: npt.NDArray[np.int64], values: Vector) -> None:
         """Put numbers, by their place in the vector, into the PuLP model."""
-        n = self._numbers
-        cols, rows = len(n.columns), len(n.rows)
+        # where each part of the vector ends (the offset sits at `entries`, figures follow)
+        costs, lowers, uppers, _, bounds, entries = self._cut
+        rows = len(self._rows)
         problem = self._model.problem
-        bounds = [cols, 2 * cols, 3 * cols, 3 * cols + rows, 3 * cols + 2 * rows]
-        entries = bounds[-1] + len(n.value)
         objective: Any = problem.objective  # a copy of PuLP's: put back whole once changed
+        objective_moved = False
         for at, value in zip(positions.tolist(), values.tolist(), strict=True):
-            if at < bounds[0]:
+            if at < costs:
                 objective[self._variables[at]] = value
-            elif at < bounds[1]:
-                self._variables[at - bounds[0]].lowBound = value
-            elif at < bounds[2]:
-                self._variables[at - bounds[1]].upBound = value
-            elif at < bounds[4]:  # a row's finite bound (only those move): its rhs
-                self._rows[(at - bounds[2]) % rows].changeRHS(value)
+                objective_moved = True
+            elif at < lowers:
+                self._variables[at - costs].lowBound = value
+            elif at < uppers:
+                self._variables[at - lowers].upBound = value
+            elif at < bounds:  # a row's finite bound (only those move): its rhs
+                self._rows[(at - uppers) % rows].changeRHS(value)
             elif at < entries:
-                row, col = self._entries[at - bounds[4]]
+                row, col = self._entries[at - bounds]
                 self._rows[row][self._variables[col]] = value
             elif at == entries:
                 objective.constant = value
+                objective_moved = True
             else:
                 self._write_figure(self._keys[at - entries - 1], value)
-        if len(positions) and (positions[0] < bounds[0] or entries in positions):
+        if objective_moved:
             problem.objective = objective
 
     def _write_figure(self, key: Figure, value: float) -> None:

@@ -745,11 +745,24 @@ def draw_instance(
 ) -> Instance:
     """Draw `k` of the instance whose data (uncertainty removed) is `base`: every uncertain
     number from its own stream, then rebuilt through the schema and the instance's rules."""
+    x = [parameter.draw(stream(seed, k, parameter.pid)) for parameter in parameters]
+    return instance_at(base, parameters, x, document, seed, k)
+
+
+def instance_at(
+    base: dict[str, Any],
+    parameters: Sequence[Parameter],
+    x: Sequence[float],
+    document: Document,
+    seed: int,
+    k: int,
+) -> Instance:
+    """The instance whose data is `base` with each parameter at its value in `x`, rebuilt
+    through the schema and the instance's rules (errors name it as draw `k` of `seed`)."""
     data = _copy(base)
-    for parameter in parameters:
-        x = parameter.draw(stream(seed, k, parameter.pid))
-        for path, value in parameter.values(x):
-            _set(data, path, value)
+    for parameter, value in zip(parameters, x, strict=True):
+        for path, number in parameter.values(value):
+            _set(data, path, number)
     return _rebuild(data, document, seed, k)
 
 
@@ -1177,25 +1190,23 @@ class _Draws:
         """The model at parameter values x (each parameter's fields set from its value)."""
 
         def make(x: npt.NDArray[np.float64]) -> Model:
-            data = _copy(base)
-            for parameter, value in zip(self.parameters, x.tolist(), strict=True):
-                for path, number in parameter.values(value):
-                    _set(data, path, number)
-            return build(_rebuild(data, self.document, self.seed, -1))
+            return build(
+                instance_at(base, self.parameters, x.tolist(), self.document, self.seed, -1)
+            )
 
         return make
 
     def __call__(self, state: _DrawState, k: int) -> tuple[Evaluation, Optimum | None]:
+        x = [p.draw(stream(self.seed, k, p.pid)) for p in self.parameters]
         drawn = (
             self.instance
             if state.base is None
-            else draw_instance(state.base, self.parameters, self.seed, k, self.document)
+            else instance_at(state.base, self.parameters, x, self.document, self.seed, k)
         )
         if state.linear is None:
             model = build(drawn)
             evaluation = _evaluate_model(self.values, model)
             return evaluation, _best(model, state.warm.solve(model)) if self.reoptimise else None
-        x = [parameter.draw(stream(self.seed, k, parameter.pid)) for parameter in self.parameters]
         state.linear.move(x, drawn)
         model = state.linear.model
         evaluation = _evaluate_model(self.values, model)
