@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,25 @@ def dotted(path: FieldPath) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(top level)"
+
+
+PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|\d+)((?:\[\d+\])*)")
+
+
+def parse_path(text: str) -> FieldPath | None:
+    """`interventions.a.tranches[0].health_gain` -> ("interventions", "a", "tranches", 0,
+    "health_gain"), dotted's inverse: the form error messages, scenario overrides and the
+    workbook's field references use; a part of digits only (a year) is a whole number. None
+    when the text is not a field path."""
+    path: list[str | int] = []
+    for part in text.strip().split("."):
+        match = PART.fullmatch(part)
+        if match is None:
+            return None
+        name, positions = match.groups()
+        path.append(int(name) if name.isdigit() else name)
+        path += [int(p) for p in re.findall(r"\d+", positions)]
+    return tuple(path)
 
 
 def column_letter(col: int) -> str:

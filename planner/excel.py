@@ -31,7 +31,16 @@ import xlsxwriter
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from planner.errors import Cell, FieldPath, InputError, PlannerError, Problem, display_path, dotted
+from planner.errors import (
+    Cell,
+    FieldPath,
+    InputError,
+    PlannerError,
+    Problem,
+    display_path,
+    dotted,
+    parse_path,
+)
 from planner.schema import (
     CURRENCY_SYMBOL,
     Complement,
@@ -928,24 +937,6 @@ def _place_sources(reader: _Reader, table: _Table) -> None:
 # --- scenarios -----------------------------------------------------------------------------
 
 
-PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|\d+)((?:\[\d+\])*)")
-
-
-def parse_field(text: str) -> FieldPath | None:
-    """`interventions.a.tranches[0].units` -> ("interventions", "a", "tranches", 0, "units"):
-    the form of error messages; a part of digits only (a year) is a whole number too. None
-    when the text is not a field path."""
-    path: list[str | int] = []
-    for part in text.strip().split("."):
-        match = PART.fullmatch(part)
-        if match is None:
-            return None
-        name, positions = match.groups()
-        path.append(int(name) if name.isdigit() else name)
-        path += [int(p) for p in re.findall(r"\d+", positions)]
-    return tuple(path)
-
-
 def annotation_at(path: FieldPath) -> Any:
     """The schema type of the field at `path` in an instance; None where there is no field."""
     annotation: Any = Instance
@@ -977,7 +968,7 @@ def _place_scenarios(reader: _Reader, table: _Table) -> None:
         if not keys or text is BAD or value is BAD:
             continue
         name, field_cell = keys[0], table.cell(number, "field")
-        path = parse_field(str(text)) if text is not None else None
+        path = parse_path(str(text)) if text is not None else None
         if path is None:
             reader.problem(
                 field_cell,

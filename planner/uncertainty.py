@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 import types
 import typing
 import zlib
@@ -31,7 +30,7 @@ from pydantic.fields import FieldInfo
 
 from planner import sweep
 from planner.build import Model, build
-from planner.errors import FieldPath, InputError, PlannerError, Problem, dotted
+from planner.errors import FieldPath, InputError, PlannerError, Problem, dotted, parse_path
 from planner.load import Document
 from planner.result import TOLERANCE, Plan, health_in_year, make_plan, named_tables
 from planner.schema import Instance, UncertainParameter
@@ -67,24 +66,6 @@ EDGE = 1e-16  # quantiles are taken strictly inside (0, 1)
 
 
 # --- field paths and their domains ---------------------------------------------------------
-
-
-PART = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|\d+)((?:\[\d+\])*)")
-
-
-def parse_path(text: str) -> FieldPath | None:
-    """`interventions.a.tranches[0].health_gain` -> ("interventions", "a", "tranches", 0,
-    "health_gain"), the form error messages and scenario overrides use; a part of digits only
-    (a year) is a whole number. None when the text is not a field path."""
-    path: list[str | int] = []
-    for part in text.strip().split("."):
-        match = PART.fullmatch(part)
-        if match is None:
-            return None
-        name, positions = match.groups()
-        path.append(int(name) if name.isdigit() else name)
-        path += [int(p) for p in re.findall(r"\d+", positions)]
-    return tuple(path)
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,12 @@ from typer.testing import CliRunner
 
 import planner
 from planner.cli import app
-from planner.errors import Cell
+from planner.errors import Cell, parse_path
 from planner.excel import (
     KEY,
     SETTING_COLUMNS,
     SETTINGS,
     SHEETS,
-    parse_field,
     read_workbook,
     sheet_rows,
     write_template,
@@ -781,13 +780,13 @@ def test_scenario_problems(folder: Path) -> None:
 
 
 def test_field_paths_are_read_as_error_messages_write_them() -> None:
-    assert parse_field("interventions.a.tranches[0].units") == (
+    assert parse_path("interventions.a.tranches[0].units") == (
         "interventions", "a", "tranches", 0, "units",
     )  # fmt: skip
-    assert parse_field("envelope.amounts[2015]") == ("envelope", "amounts", 2015)
-    assert parse_field("envelope.amounts.2015") == ("envelope", "amounts", 2015)
-    assert parse_field("a..b") is None
-    assert parse_field("a b") is None
+    assert parse_path("envelope.amounts[2015]") == ("envelope", "amounts", 2015)
+    assert parse_path("envelope.amounts.2015") == ("envelope", "amounts", 2015)
+    assert parse_path("a..b") is None
+    assert parse_path("a b") is None
 
 
 # --- text is never a formula -----------------------------------------------------------------
