@@ -111,3 +111,25 @@ def price(plan: planner.Plan, constraint: str) -> pd.Series:
 def approx(expected: Any) -> Any:
     """Values solved by two solvers agree to 1e-6 relative (1e-7 absolute near zero)."""
     return pytest.approx(expected, rel=1e-6, abs=1e-7)
+
+
+# --- validation messages (tests/test_validation_*.py) -------------------------------------
+
+Check = Callable[..., planner.InputError]  # check(body, head=HEAD) -> the InputError raised
+
+# Four lines every instance of those tests starts with: its own fields start on line 5.
+HEAD = "name: t\nbaseline_year: 2020\nhorizon: 2\ndiscount_rate: 0\n"
+
+
+@pytest.fixture
+def check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Check:
+    """`check(text)`: the InputError raised when validating `text` (HEAD + text)."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(body: str, head: str = HEAD) -> planner.InputError:
+        (tmp_path / "instance.yaml").write_text(head + body, encoding="utf-8")
+        with pytest.raises(planner.InputError) as caught:
+            planner.check_instance("instance.yaml")
+        return caught.value
+
+    return run

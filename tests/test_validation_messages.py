@@ -13,18 +13,13 @@ test's folder so the file shows as `instance.yaml`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import planner
 from planner.validate import CHECKS
-
-Check = Callable[..., planner.InputError]
-
-# Four lines every instance below starts with: its own fields start on line 5.
-HEAD = "name: t\nbaseline_year: 2020\nhorizon: 2\ndiscount_rate: 0\n"
+from tests.conftest import HEAD, Check
 
 
 def head_without(field: str) -> str:
@@ -32,20 +27,6 @@ def head_without(field: str) -> str:
     return "".join(
         "\n" if line.startswith(f"{field}:") else line + "\n" for line in HEAD.splitlines()
     )
-
-
-@pytest.fixture
-def check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Check:
-    """`check(text)`: the InputError raised when validating `text` (HEAD + text)."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(body: str, head: str = HEAD) -> planner.InputError:
-        (tmp_path / "instance.yaml").write_text(head + body, encoding="utf-8")
-        with pytest.raises(planner.InputError) as caught:
-            planner.check_instance("instance.yaml")
-        return caught.value
-
-    return run
 
 
 def shown(error: planner.InputError) -> list[str]:

@@ -14,22 +14,7 @@ import pytest
 
 import planner
 from tests.conftest import instance, item, outcome, write
-from tests.test_validation_messages import HEAD, Check, one_problem, shown
-
-
-@pytest.fixture
-def check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Check:
-    """`check(text)`: the InputError raised when validating `text` (HEAD + text)."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(body: str, head: str = HEAD) -> planner.InputError:
-        (tmp_path / "instance.yaml").write_text(head + body, encoding="utf-8")
-        with pytest.raises(planner.InputError) as caught:
-            planner.check_instance("instance.yaml")
-        return caught.value
-
-    return run
-
+from tests.test_validation_messages import Check, one_problem, shown
 
 # --- references and who is paid ------------------------------------------------------------------
 

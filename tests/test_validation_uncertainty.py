@@ -8,27 +8,7 @@ in the test.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-import planner
-from tests.test_validation_messages import HEAD, Check, shown
-
-
-@pytest.fixture
-def check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Check:
-    """`check(text)`: the InputError raised when validating `text` (HEAD + text)."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(body: str, head: str = HEAD) -> planner.InputError:
-        (tmp_path / "instance.yaml").write_text(head + body, encoding="utf-8")
-        with pytest.raises(planner.InputError) as caught:
-            planner.check_instance("instance.yaml")
-        return caught.value
-
-    return run
-
+from tests.test_validation_messages import Check, shown
 
 PLAN = (
     "envelope: {baseline: 1000}\n"  # 5
