@@ -138,7 +138,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
         console.print(summary_line(s), soft_wrap=True, highlight=False, markup=False)
 
     years = sorted(plan.allocation["year"].unique())
-    table = _table(
+    table = terminal_table(
         "Allocation: units a year (baseline → plan)",
         ["intervention", "unit", "baseline", *map(str, years), f"spend {years[-1]}"],
     )
@@ -155,7 +155,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
 
     floors = plan.outcomes[plan.outcomes["floor"] != ""]
     if len(floors):
-        table = _table(
+        table = terminal_table(
             "Outcomes against floors", ["floor", "year", "level", "bound", "slack", "binding"]
         )
         for _, r in floors.iterrows():
@@ -171,7 +171,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
         console.print(table)
 
     if len(plan.partners):
-        table = _table(
+        table = terminal_table(
             "Partners: income against baseline and risk limit",
             ["partner", "year", "income", "change", "net change", "max loss", "binding"],
         )
@@ -190,7 +190,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
     _print_supply(plan, console, currency)
     priced = plan.shadow_prices[plan.shadow_prices["binding"].astype(bool)]
     if len(priced):
-        table = _table(
+        table = terminal_table(
             "Shadow prices: what relaxing each binding rule is worth",
             ["rule", "subject", "year", "relaxed by", "worth"],
         )
@@ -203,7 +203,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
             console.print(f"Prices come from {s['prices_from']}.", soft_wrap=True)
     unfunded = plan.reduced_costs[plan.reduced_costs["improvement_needed_per_unit"] > 0]
     if len(unfunded):
-        table = _table(
+        table = terminal_table(
             "Unfunded interventions: what it would take to enter",
             ["intervention", "year", "to enter, per unit"],
         )
@@ -217,7 +217,7 @@ def _print_supply(plan: Plan, console: Console, currency: str) -> None:
     """Who supplies each make-or-buy intervention each year, and the shared services opened."""
     used = plan.supply[plan.supply["chosen"].astype(bool)]
     if len(used):
-        table = _table(
+        table = terminal_table(
             "Make or buy: options used",
             ["intervention", "option", "provider", "year", "units", "unit price", "fixed + set-up",
              "cost"],
@@ -236,7 +236,7 @@ def _print_supply(plan: Plan, console: Console, currency: str) -> None:
         console.print(table)
     opened = plan.shared_services[plan.shared_services["open"].astype(bool)]
     if len(opened):
-        table = _table(
+        table = terminal_table(
             "Shared services open", ["service", "host", "year", "units", "cost", "used by"]
         )
         for _, r in opened.iterrows():
@@ -266,7 +266,7 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
     measure = "discounted spend" if unit == CURRENCY_SYMBOL[currency] else unit
     for decision, rows in comparison.decisions.groupby("decision", sort=False):
         free = rows.iloc[0]
-        table = _table(
+        table = terminal_table(
             f"Make or buy: {free['intervention_name']} ({decision}); free choice: "
             f"{free['option_name']}",
             ["option", "provider", "unit price", measure, "lost if forced", "spend",
@@ -294,7 +294,7 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
     cases = comparison.cases
     if len(cases) > 1:
         health = s["health_unit"]
-        table = _table(
+        table = terminal_table(
             f"Scenarios against {cases.iloc[0]['case']}",
             ["scenario", "status", health, "change", "spend", "change", "floors binding",
              "limits binding"],
@@ -338,13 +338,16 @@ def _print_partner_changes(
     wide = rows.pivot_table(
         index="case", columns="partner", values="income_change", sort=False, aggfunc="sum"
     )
-    table = _table("Income change over the plan, by partner", ["case", *map(str, wide.columns)])
+    table = terminal_table(
+        "Income change over the plan, by partner", ["case", *map(str, wide.columns)]
+    )
     for case, values in wide.iterrows():
         table.add_row(str(case), *(money(v, currency) for v in values))
     console.print(table)
 
 
-def _table(title: str, columns: Iterable[str]) -> Table:
+def terminal_table(title: str, columns: Iterable[str]) -> Table:
+    """A terminal table in planner's style: the first column left, the others (numbers) right."""
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
     for index, column in enumerate(columns):
         first = index == 0

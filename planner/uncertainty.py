@@ -39,7 +39,6 @@ from planner.sweep import Linear, Warm
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.table import Table
 
 STRUCTURAL = ("fixed_cost", "setup_cost", "min_volume")  # above 0 or not decides yes/no variables
 TAKES: dict[str, tuple[str, ...]] = {
@@ -1498,7 +1497,7 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
     break, and (re-optimised) how the mix and the make-or-buy choices move."""
     from rich.console import Console
 
-    from planner.report import money, number
+    from planner.report import money, number, terminal_table
 
     console = console or Console()
     s = result.summary
@@ -1509,7 +1508,7 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
         f"solver {s['solver']}, {s['parameters']} uncertain parameters)",
         soft_wrap=True,
     )
-    table = _table(
+    table = terminal_table(
         "Uncertain numbers", ["parameter", "distribution", "point", "spread", "drawn mean"]
     )
     for r in result.parameters.to_dict("records"):
@@ -1524,7 +1523,7 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
         table.add_row(str(r["parameter"]), kind, point, spread, number(r["drawn_mean"]))
     console.print(table)
 
-    table = _table(
+    table = terminal_table(
         "The plan under uncertainty, and the best plan of each draw",
         ["measure", "deterministic", "mean", "5%", "median", "95%"],
     )
@@ -1543,7 +1542,7 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
         soft_wrap=True,
     )
     if len(result.floors):
-        table = _table(
+        table = terminal_table(
             "Floors: the plan's outcome levels across the draws",
             ["floor", "year", "bound", "plan", "P(met)", "5%", "95%"],
         )
@@ -1554,7 +1553,7 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
                           number(r["level_p95"]))  # fmt: skip
         console.print(table)
     if len(result.partners):
-        table = _table(
+        table = terminal_table(
             "Partners: net change in income against baseline across the draws",
             ["partner", "year", "plan", "mean", "5%", "95%", "max loss", "P(beyond limit)"],
         )
@@ -1566,7 +1565,7 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
                           _pct(r["p_beyond_limit"]))  # fmt: skip
         console.print(table)
     if len(result.envelope):
-        table = _table(
+        table = terminal_table(
             "Envelope: the plan's spend across the draws",
             ["year", "envelope", "plan", "mean", "95%", "P(within)"],
         )
@@ -1579,7 +1578,9 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
     shown = ("outcome_floor", "partner_risk_limit", "envelope")
     broken = result.rules[(result.rules["p_held"] < 1) & ~result.rules["family"].isin(shown)]
     if len(broken):
-        table = _table("Other rules the plan may break", ["rule", "P(held)", "worst shortfall"])
+        table = terminal_table(
+            "Other rules the plan may break", ["rule", "P(held)", "worst shortfall"]
+        )
         for r in broken.to_dict("records"):
             table.add_row(str(r["rule"]), _pct(r["p_held"]),
                           f"{number(r['worst_shortfall'])} {r['unit']}")  # fmt: skip
@@ -1592,7 +1593,7 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
         if s[f"reoptimised_{k}"]
     )
     console.print(f"\nRe-optimised each draw: {counts}.", soft_wrap=True)
-    table = _table(
+    table = terminal_table(
         "The best mix across the draws (units a year; shares of the draws with a plan)",
         ["intervention", "year", "baseline", "plan", "P(grown)", "P(cut)", "mean", "5%", "95%"],
     )
@@ -1607,7 +1608,7 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
     console.print(table)
     if len(result.choices):
         offered = result.choices[(result.choices["p_chosen"] > 0) | result.choices["plan_chosen"]]
-        table = _table(
+        table = terminal_table(
             "Make or buy: how often each option is chosen",
             ["intervention", "option", "provider", "year", "in the plan", "P(chosen)"],
         )
@@ -1626,17 +1627,3 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
 
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _table(title: str, columns: Sequence[str]) -> Table:
-    """A terminal table in the style of planner's others: the first column left, numbers right."""
-    from rich import box
-    from rich.table import Table
-
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
-    for index, column in enumerate(columns):
-        first = index == 0
-        table.add_column(
-            column, justify="left" if first else "right", no_wrap=first, overflow="fold"
-        )
-    return table
