@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pulp
 
@@ -127,12 +129,38 @@ def tranche_health(model: Model, iid: str, units: float) -> float:
 def health_in_year(model: Model, year: int) -> float:
     """Undiscounted health gain of a year: interventions' gain plus outcome changes' gain."""
     instance = model.instance
-    direct = sum(
-        tranche_health(model, iid, _value(model.units[(iid, year)]))
-        for iid in instance.interventions
-    )
+    units = {(iid, year): _value(model.units[(iid, year)]) for iid in instance.interventions}
+    level = {(oid, year): _value(model.level[(oid, year)]) for oid in instance.outcomes}
+    return _health_in_year(model, year, units, level)
+
+
+@dataclass(frozen=True)
+class Values:
+    """Units of each intervention and level of each outcome by year, read from the solved model
+    once (each table reads them)."""
+
+    units: dict[tuple[str, int], float]
+    level: dict[tuple[str, int], float]
+
+    @classmethod
+    def read(cls, model: Model) -> Values:
+        """The values of a solved model."""
+        return cls(
+            {key: _value(expression) for key, expression in model.units.items()},
+            {key: _value(expression) for key, expression in model.level.items()},
+        )
+
+
+def _health_in_year(
+    model: Model,
+    year: int,
+    units: Mapping[tuple[str, int], float],
+    level: Mapping[tuple[str, int], float],
+) -> float:
+    instance = model.instance
+    direct = sum(tranche_health(model, iid, units[(iid, year)]) for iid in instance.interventions)
     through_outcomes = sum(
-        o.health_gain_per_event * (_value(model.level[(oid, year)]) - o.baseline)
+        o.health_gain_per_event * (level[(oid, year)] - o.baseline)
         for oid, o in instance.outcomes.items()
     )
     return _clean(direct + through_outcomes)
@@ -152,13 +180,14 @@ def make_plan(model: Model, solution: Solution, scenario: str | None = None) -> 
     no plan, VerificationError for a plan that fails a check."""
     if not solution.has_plan:
         raise NoPlanError(solution.status.value, no_plan_message(model, solution))
+    values = Values.read(model)
     plan = Plan(
-        summary=_summary(model, solution, scenario),
-        allocation=_allocation(model),
-        outcomes=_outcomes(model),
+        summary=_summary(model, solution, scenario, values),
+        allocation=_allocation(model, values),
+        outcomes=_outcomes(model, values),
         partners=_partners(model),
         shadow_prices=_shadow_prices(model, solution),
-        reduced_costs=_reduced_costs(model, solution),
+        reduced_costs=_reduced_costs(model, solution, values),
         supply=_supply(model),
         shared_services=_shared_services(model),
     )
@@ -183,10 +212,14 @@ def no_plan_message(model: Model, solution: Solution) -> str:
     return f"No plan for '{name}': {solution.status.value}: {advice}."
 
 
-def _summary(model: Model, solution: Solution, scenario: str | None) -> dict[str, Any]:
+def _summary(
+    model: Model, solution: Solution, scenario: str | None, values: Values
+) -> dict[str, Any]:
     instance = model.instance
     years = model.years
-    health = sum(instance.discount(y) * health_in_year(model, y) for y in years)
+    by_year = {y: _health_in_year(model, y, values.units, values.level) for y in years}
+    core = model.problem.toRustModel()  # counts without wrapping every row and column
+    health = sum(instance.discount(y) * by_year[y] for y in years)
     spend = sum(_value(model.spend[y]) for y in years)
     envelope = sum(model.envelope.values()) if model.envelope else None
     return {
@@ -203,7 +236,7 @@ def _summary(model: Model, solution: Solution, scenario: str | None) -> dict[str
         "health_unit": instance.health_unit,
         "currency": instance.currency,
         "health_gain_discounted": _clean(health),
-        "health_gain_undiscounted": _clean(sum(health_in_year(model, y) for y in years)),
+        "health_gain_undiscounted": _clean(sum(by_year[y] for y in years)),
         "total_spend": _clean(spend),
         "total_envelope": envelope if envelope is not None else "",
         "unspent": _clean(envelope - spend) if envelope is not None else "",
@@ -217,8 +250,8 @@ def _summary(model: Model, solution: Solution, scenario: str | None) -> dict[str
         "mip_gap": _figure(solution.gap, solution),
         "best_bound": _figure(solution.best_bound, solution),
         "prices_from": solution.prices_from,
-        "variables": model.problem.numVariables(),
-        "constraints": model.problem.numConstraints(),
+        "variables": core.num_variables,
+        "constraints": core.num_constraints,
     }
 
 
@@ -251,22 +284,23 @@ def _figure(value: float | None, solution: Solution) -> float | str:
     return "unknown" if solution.choices else ""
 
 
-def _allocation(model: Model) -> pd.DataFrame:
+def _allocation(model: Model, values: Values) -> pd.DataFrame:
     """Units and spend by intervention and year. Where supply options are given, spend is what
     the options used cost (units at their prices, fixed and set-up costs) and unit_cost is the
     average per unit; shared services' own costs are in the shared_services table."""
     instance = model.instance
+    through = _options_by_intervention(model)
     rows = []
     for iid, item in instance.interventions.items():
         today = _shares_text(item.partner_shares())
         for year in model.years:
-            units = _value(model.units[(iid, year)])
+            units = values.units[(iid, year)]
             if item.supply is None:
                 unit_cost: float | None = item.unit_cost
                 spend = _clean(units * item.unit_cost)
                 delivered = today
             else:
-                used = _supplied_by(model, iid, year)
+                used = _supplied_by(model, iid, through.get((iid, year), []))
                 spend = _clean(sum(cost for _, _, cost in used.values()))
                 unit_cost = _clean(spend / units) if units > TOLERANCE else None
                 by_provider: dict[str, float] = {}
@@ -277,21 +311,21 @@ def _allocation(model: Model) -> pd.DataFrame:
                 )
             baseline_spend = item.baseline_units * item.unit_cost
             rows.append(
-                {
-                    "intervention": iid,
-                    "name": item.name,
-                    "year": year,
-                    "unit": item.unit,
-                    "units": units,
-                    "baseline_units": item.baseline_units,
-                    "change_units": _clean(units - item.baseline_units),
-                    "unit_cost": unit_cost,
-                    "spend": spend,
-                    "baseline_spend": baseline_spend,
-                    "change_spend": _clean(spend - baseline_spend),
-                    "health_gain": _clean(tranche_health(model, iid, units)),
-                    "delivered_by": delivered,
-                }
+                (
+                    iid,
+                    item.name,
+                    year,
+                    item.unit,
+                    units,
+                    item.baseline_units,
+                    _clean(units - item.baseline_units),
+                    unit_cost,
+                    spend,
+                    baseline_spend,
+                    _clean(spend - baseline_spend),
+                    _clean(tranche_health(model, iid, units)),
+                    delivered,
+                )
             )
     return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
 
@@ -301,13 +335,23 @@ def _shares_text(shares: dict[str, float]) -> str:
     return ", ".join(f"{p} {s:.0%}" if abs(s - 1) > TOLERANCE else p for p, s in shares.items())
 
 
-def _supplied_by(model: Model, iid: str, year: int) -> dict[str, tuple[str, float, float]]:
-    """Options used by an intervention in a year: option -> (provider, units, cost)."""
+def _options_by_intervention(model: Model) -> dict[tuple[str, int], list[tuple[str, str, int]]]:
+    """The keys of `model.options` by intervention and year, in the model's order."""
+    by: dict[tuple[str, int], list[tuple[str, str, int]]] = {}
+    for key in model.options:
+        by.setdefault((key[0], key[2]), []).append(key)
+    return by
+
+
+def _supplied_by(
+    model: Model, iid: str, keys: list[tuple[str, str, int]]
+) -> dict[str, tuple[str, float, float]]:
+    """Options used by an intervention in a year (`keys`: its options that year, from
+    `_options_by_intervention`): option -> (provider, units, cost)."""
     used = {}
-    for (i, oid, y), units in model.options.items():
-        if i != iid or y != year:
-            continue
-        amount, cost = _value(units), _value(model.option_cost[(i, oid, y)])
+    for key in keys:
+        oid = key[1]
+        amount, cost = _value(model.options[key]), _value(model.option_cost[key])
         if amount > TOLERANCE or cost > TOLERANCE:
             option = model.instance.interventions[iid].offered()[oid]
             used[oid] = (model.instance.option_provider(option) or "", amount, cost)
@@ -354,14 +398,15 @@ def _supply(model: Model) -> pd.DataFrame:
 def _shared_services(model: Model) -> pd.DataFrame:
     """Each shared service in each year it can open: open or not, units drawn, cost, users."""
     instance = model.instance
+    drawing: dict[tuple[str, int], list[tuple[str, pulp.LpVariable]]] = {}
+    for (iid, oid, y), units in model.options.items():
+        shared = instance.interventions[iid].offered()[oid].shared
+        if shared is not None:
+            drawing.setdefault((shared, y), []).append((iid, units))
     rows = []
     for (sid, year), on in model.opened.items():
         service = instance.shared_services[sid]
-        drawn = {
-            iid: _value(units)
-            for (iid, oid, y), units in model.options.items()
-            if y == year and instance.interventions[iid].offered()[oid].shared == sid
-        }
+        drawn = {iid: _value(units) for iid, units in drawing.get((sid, year), [])}
         is_open = _value(on) > 0.5
         start = model.starts.get((sid,), {}).get(year)
         rows.append(
@@ -381,50 +426,31 @@ def _shared_services(model: Model) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SHARED_SERVICE_COLUMNS)
 
 
-def _outcomes(model: Model) -> pd.DataFrame:
+def _outcomes(model: Model, values: Values) -> pd.DataFrame:
     instance = model.instance
-    rows = []
+    floors_of: dict[str, list[tuple[str, Any]]] = {}  # each outcome's floors, in order
+    for fid, f in instance.floors.items():
+        floors_of.setdefault(f.outcome, []).append((fid, f))
+    rows: list[tuple[Any, ...]] = []
     for oid, outcome in instance.outcomes.items():
         for year in model.years:
-            level = _value(model.level[(oid, year)])
-            row = {
-                "outcome": oid,
-                "name": outcome.name,
-                "year": year,
-                "unit": outcome.unit,
-                "level": level,
-                "baseline": outcome.baseline,
-                "change": _clean(level - outcome.baseline),
-            }
-            floors = [
-                (fid, f)
-                for fid, f in instance.floors.items()
-                if f.outcome == oid and f.year in (None, year)
-            ]
+            level = values.level[(oid, year)]
+            row = (
+                oid,
+                outcome.name,
+                year,
+                outcome.unit,
+                level,
+                outcome.baseline,
+                _clean(level - outcome.baseline),
+            )
+            floors = [(fid, f) for fid, f in floors_of.get(oid, []) if f.year in (None, year)]
             if not floors:
-                rows.append(
-                    row
-                    | {
-                        "floor": "",
-                        "bound_type": "",
-                        "bound": None,
-                        "slack": None,
-                        "binding": False,
-                    }
-                )
+                rows.append((*row, "", "", None, None, False))
             for fid, floor in floors:
                 bound = instance.floor_bound(fid)
                 slack = _clean(bound - level if floor.bound == "upper" else level - bound)
-                rows.append(
-                    row
-                    | {
-                        "floor": fid,
-                        "bound_type": floor.bound,
-                        "bound": bound,
-                        "slack": slack,
-                        "binding": _binding(slack, bound),
-                    }
-                )
+                rows.append((*row, fid, floor.bound, bound, slack, _binding(slack, bound)))
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
 
 
@@ -441,58 +467,76 @@ def _partners(model: Model) -> pd.DataFrame:
             net_change = _clean((income - external) - (base - base_external))
             headroom = _clean(net_change + loss) if loss is not None else None
             rows.append(
-                {
-                    "partner": pid,
-                    "name": partner.name,
-                    "year": year,
-                    "income": income,
-                    "baseline_income": base,
-                    "income_change": _clean(income - base),
-                    "external_cost": external,
-                    "baseline_external_cost": base_external,
-                    "net_change": net_change,
-                    "max_loss": loss,
-                    "headroom": headroom,
-                    "binding": headroom is not None and _binding(headroom, loss or 0.0),
-                }
+                (
+                    pid,
+                    partner.name,
+                    year,
+                    income,
+                    base,
+                    _clean(income - base),
+                    external,
+                    base_external,
+                    net_change,
+                    loss,
+                    headroom,
+                    headroom is not None and _binding(headroom, loss or 0.0),
+                )
             )
     return pd.DataFrame(rows, columns=PARTNER_COLUMNS)
 
 
 def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
     unit = objective_unit(model.instance)
-    rows = []
-    for key, (rule, _) in model.registry.items():
-        dual = _clean(solution.duals[key])
-        # relaxing a <= row raises its bound, a >= row lowers it (an == row: raising it);
-        # value in the objective's sense
-        change = -dual if rule.sense == ">=" else dual
-        value = _clean((change if model.maximise else -change) * rule.per)
+    keys = list(model.registry)
+    rules = [rule for rule, _ in model.registry.values()]
+    duals = _cleaned(np.fromiter((solution.duals[key] for key in keys), float, len(keys)))
+    per = [rule.per for rule in rules]
+    lowered = np.array([rule.sense == ">=" for rule in rules], dtype=bool)
+    # relaxing a <= row raises its bound, a >= row lowers it (an == row: raising it);
+    # value in the objective's sense
+    change = np.where(lowered, -duals, duals)
+    values = _cleaned((change if model.maximise else -change) * _floats(per)).tolist()
+    binding = [False] * len(rules)
+    explanations = [NOT_BINDING] * len(rules)
+    for r in np.flatnonzero(values).tolist():
+        rule, value = rules[r], values[r]
         off = choice_is_off(model, rule.family, rule.key)
-        rows.append(
-            {
-                "family": rule.family,
-                "constraint": rule.name,
-                "subject": rule.subject,
-                "year": rule.year,
-                "rule": rule.rule,
-                "sense": rule.sense,
-                "unit": rule.unit,
-                "dual": dual,
-                "per": rule.per,
-                "value_of_relaxing": value,
-                "objective_unit": unit,
-                "binding": value != 0 and not off,
-                "explanation": NOT_CHOSEN
-                if off and value != 0
-                else explain_price(
-                    model, rule.family, rule.subject, rule.year, rule.unit, rule.per, value, unit
-                ),
-            }
+        binding[r] = not off
+        explanations[r] = (
+            NOT_CHOSEN
+            if off
+            else explain_price(
+                model, rule.family, rule.subject, rule.year, rule.unit, rule.per, value, unit
+            )
         )
-    return pd.DataFrame(rows, columns=SHADOW_PRICE_COLUMNS)
+    columns = (
+        [rule.family for rule in rules],
+        [rule.name for rule in rules],
+        [rule.subject for rule in rules],
+        [rule.year for rule in rules],
+        [rule.rule for rule in rules],
+        [rule.sense for rule in rules],
+        [rule.unit for rule in rules],
+        duals.tolist(),
+        per,
+        values,
+        [unit] * len(rules),
+        binding,
+        explanations,
+    )
+    return pd.DataFrame(list(zip(*columns, strict=True)), columns=SHADOW_PRICE_COLUMNS)
 
 
+def _cleaned(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """`_clean` of each value."""
+    return np.where(np.abs(values) < 1e-9, 0.0, values)
+
+
+def _floats(values: list[float]) -> npt.NDArray[np.float64]:
+    return np.array(values, dtype=np.float64)
+
+
+NOT_BINDING = "not binding: relaxing it would not improve the plan"
 NOT_CHOSEN = (
     "the option or shared service is not chosen this year: the price is what supply through it "
     "would be worth without its fixed and set-up costs; planner compare gives the value of "
@@ -523,7 +567,7 @@ def explain_price(
 ) -> str:
     """One sentence a board member can read."""
     if value == 0:
-        return "not binding: relaxing it would not improve the plan"
+        return NOT_BINDING
     if model.maximise:
         amount = f"add {value:,.4g} {objective_unit}"
     else:
@@ -555,7 +599,7 @@ def explain_price(
     return f"relaxing this rule by {step} in {year} would {amount}"
 
 
-def _reduced_costs(model: Model, solution: Solution) -> pd.DataFrame:
+def _reduced_costs(model: Model, solution: Solution, values: Values) -> pd.DataFrame:
     instance = model.instance
     unit = objective_unit(model.instance)
     improvement_unit = (
@@ -566,7 +610,7 @@ def _reduced_costs(model: Model, solution: Solution) -> pd.DataFrame:
     rows = []
     for iid, item in instance.interventions.items():
         for year in model.years:
-            units = _value(model.units[(iid, year)])
+            units = values.units[(iid, year)]
             if units > TOLERANCE:
                 continue
             variables = model.unit_variables[(iid, year)]
