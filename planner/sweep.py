@@ -68,11 +68,13 @@ class _Numbers:
     offset: float
     integer: npt.NDArray[np.int64]
     column_wise: bool  # the matrix's format: start indexes columns (else rows)
+    maximise: bool  # the objective's sense
 
     def same_structure(self, other: _Numbers) -> bool:
-        """The same columns, rows and matrix pattern (the numbers may differ)."""
+        """The same objective sense, columns, rows and matrix pattern (the numbers may differ)."""
         return (
-            self.columns == other.columns
+            self.maximise == other.maximise
+            and self.columns == other.columns
             and self.rows == other.rows
             and self.column_wise == other.column_wise
             and np.array_equal(self.start, other.start)
@@ -143,6 +145,7 @@ class _WarmHiGHS(FastHiGHS):
             offset=float(data.offset_),
             integer=integer,
             column_wise=matrix.format_ == highspy.MatrixFormat.kColwise,
+            maximise=data.sense_ == highspy.ObjSense.kMaximize,
         )
 
     def actualSolve(self, lp: LpProblem, **kwargs: Any) -> pulp.LpSolveStats:

@@ -114,6 +114,24 @@ def test_a_probe_of_another_structure_is_solved_cold(solver: str) -> None:
     check(warm.solve(model_of(PROBES[1][0])), PROBES[1][1])
 
 
+def test_a_probe_that_flips_the_objective_sense_is_solved_cold(solver: str) -> None:
+    # the base maximises health; the probe minimises spend with a at least 30 units and b at
+    # least 10: 30 x £10 + 10 x £20 = £500 (the loaded maximising model would spend all £1,000)
+    name: SolverName = solver  # type: ignore[assignment]
+    base = two_items(0.04)
+    base["interventions"]["a"]["min_units"] = 30
+    base["interventions"]["b"]["min_units"] = 10
+    warm = Warm(name)
+    check(warm.solve(model_of(base)), PROBES[0][1])  # the minimums do not bind
+    cheapest = {**base, "objective": {"kind": "min_spend"}}
+    solution = warm.solve(model_of(cheapest))
+    assert solution.objective == approx(500)
+    assert solution.values["units__a__2021"] == approx(30)
+    assert solution.values["units__b__2021"] == approx(10)
+    assert solution.objective == approx(solve(model_of(cheapest), name).objective)
+    assert warm.cold == (1 if solver == "highs" else 0)
+
+
 def test_a_milp_probe_is_priced_with_its_choices_fixed(solver: str) -> None:
     # make: £5 a contact + £400 a year; buy: £8 (test_choices.fixed_cost_choice). At £6.50 a
     # contact making gives (1,200 - 400) / 6.5 = 123.1 contacts against buying's 150: buy, 1.5
