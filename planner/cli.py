@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -187,6 +187,9 @@ def compare(
         Path | None, typer.Option(help="Output folder (default: results/<instance>-compare).")
     ] = None,
     time_limit: PerSolveTimeLimit = None,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Compare plans: each make-or-buy option forced against free choice, and the scenarios."""
     from planner.compare import compare as run_compare
@@ -194,7 +197,18 @@ def compare(
 
     try:
         path = instance if instance is not None else default_instance()
-        comparison = run_compare(path, scenario, base, solver.value, time_limit)
+        bar, advance = _draw_progress(quiet)
+        with bar:
+            comparison = run_compare(
+                path,
+                scenario,
+                base,
+                solver.value,
+                time_limit,
+                workers=workers,
+                scheduler=scheduler,
+                progress=advance,
+            )
         print_comparison(comparison, console)
         name = comparison.summary["instance"]
         folder = out or Path("results") / f"{name}-compare"
@@ -392,6 +406,9 @@ def frontier(
         typer.Option(help="Output folder (default: results/<instance>[-<scenario>]-frontier)."),
     ] = None,
     time_limit: PerSolveTimeLimit = None,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Sensitivity: the envelope frontier with its breakpoints (and a floor's trade-off), and
     how far each price, cost and health gain holds; written as CSV and frontier.xlsx."""
@@ -410,18 +427,28 @@ def frontier(
         document = load(path, scenario)
         checked = validate(document)
         inputs = [document.instance_file] + ([document.model_file] if document.model_file else [])
-        curve = envelope_frontier(
-            checked, low, high, solver.value, steps=steps, time_limit=time_limit
-        )
-        trade = None
-        if floor:
-            trade = floor_tradeoff(
-                checked, floor, floor_low, floor_high, solver.value, time_limit=time_limit
+        bar, advance = _draw_progress(quiet)
+        spread: dict[str, Any] = {"workers": workers, "scheduler": scheduler, "progress": advance}
+        with bar:
+            curve = envelope_frontier(
+                checked, low, high, solver.value, steps=steps, time_limit=time_limit, **spread
             )
-        try:
-            found, status, note = ranges(checked, None, solver.value, time_limit), "optimal", ""
-        except NoPlanError as exc:
-            found, status, note = None, exc.status, str(exc)
+            trade = None
+            if floor:
+                trade = floor_tradeoff(
+                    checked,
+                    floor,
+                    floor_low,
+                    floor_high,
+                    solver.value,
+                    time_limit=time_limit,
+                    **spread,
+                )
+            try:
+                found = ranges(checked, None, solver.value, time_limit, **spread)
+                status, note = "optimal", ""
+            except NoPlanError as exc:
+                found, status, note = None, exc.status, str(exc)
         facts = {
             "instance": checked.name,
             "title": checked.title or checked.name,
@@ -601,6 +628,9 @@ def risk(
         typer.Option(help="Output folder (default: results/<instance>[-<scenario>]-risk)."),
     ] = None,
     time_limit: TimeLimitOption = None,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Risk-aware planning: one plan for every draw of the uncertain numbers, maximising the
     expected objective within CVaR limits on partners' losses, beside the deterministic plan;
@@ -634,7 +664,19 @@ def risk(
         drawn = sample(checked, draws, seed, document=document)
         used = checked.uncertainty.seed if seed is None and checked.uncertainty else seed or 0
         labels = [f"draw{k}" for k in range(draws)]
-        plan = plan_under_risk(checked, drawn, settings, solver.value, time_limit, labels)
+        bar, advance = _draw_progress(quiet)
+        with bar:
+            plan = plan_under_risk(
+                checked,
+                drawn,
+                settings,
+                solver.value,
+                time_limit,
+                labels,
+                workers=workers,
+                scheduler=scheduler,
+                progress=advance,
+            )
         print_risk(plan, console)
         if checked.uncertainty is None or not checked.uncertainty.parameters:
             console.print(

@@ -6,23 +6,31 @@ health gain (or spend), each partner's income, which floors and limits bind, the
 choice (what forcing that option gives up against free choice) and each option's break-even unit
 price: the price at which it would enter the free plan (if it is not in it) or leave it (if it
 is), everything else unchanged. Scenarios are compared with the same measures.
+
+The cases (free choice, each option forced, each scenario) and the break-even searches (each a
+bisection, sequential within itself) are independent of one another, so they are one sweep
+(planner/sweep.py): serial, over local processes or on a Dask cluster, with the same results
+whichever way. An LP's solves start from the basis of the instance's own plan (sweep.Warm); a
+MILP's are solved cold, as `planner solve` solves them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from planner.build import build
+from planner import sweep
+from planner.build import Model, build
 from planner.errors import NoPlanError
 from planner.load import load
 from planner.result import Plan, make_plan, named_tables, not_proven_optimal, objective_unit
 from planner.schema import Instance
-from planner.solve import SolverName, Status, solve
+from planner.solve import Solution, SolverName, Status, solve
+from planner.sweep import Warm
 from planner.validate import validate
 
 TOLERANCE = 1e-6
@@ -44,6 +52,9 @@ PARTNER_COLUMNS = [
     "max_loss", "least_headroom",
 ]  # fmt: skip
 FREE = "free choice"
+STAGE = "solving cases and break-even prices"  # the progress bar's label
+
+Progress = Callable[[str, int, int], None]  # (stage, solves and searches done, in all)
 
 
 @dataclass(frozen=True)
@@ -82,17 +93,32 @@ class Comparison:
 # --- running one case ------------------------------------------------------------------------
 
 
+def _solve(
+    model: Model,
+    solver: SolverName,
+    time_limit: float | None,
+    warm: Warm | None,
+    prices: bool = True,
+) -> Solution:
+    """planner.solve, or the same solve started from `warm`'s base (an LP of its structure)."""
+    if warm is None:
+        return solve(model, solver, time_limit, prices)
+    return warm.solve(model, prices)
+
+
 def run_case(
     instance: Instance,
     label: str,
     solver: SolverName = "highs",
     time_limit: float | None = None,
     description: str = "",
+    warm: Warm | None = None,
 ) -> Case:
-    """Build and solve `instance`; its plan, or the reason there is none."""
+    """Build and solve `instance` (with `warm`: started from its base, which must use the same
+    solver and time limit); its plan, or the reason there is none."""
     model = build(instance)
     try:
-        plan = make_plan(model, solve(model, solver, time_limit))
+        plan = make_plan(model, _solve(model, solver, time_limit, warm))
     except NoPlanError as exc:
         return Case(label, None, exc.status, str(exc), description)
     # a MILP stopped at its time limit has a plan, not proven optimal: status time_limit
@@ -134,12 +160,17 @@ def forced(instance: Instance, iid: str, oid: str) -> Instance:
 
 
 def option_used(
-    instance: Instance, iid: str, oid: str, solver: SolverName, time_limit: float | None
+    instance: Instance,
+    iid: str,
+    oid: str,
+    solver: SolverName,
+    time_limit: float | None,
+    warm: Warm | None = None,
 ) -> bool | Status:
     """Whether the optimal plan of `instance` buys any units through the option (the status
     when there is no plan)."""
     model = build(instance)
-    solution = solve(model, solver, time_limit, prices=False)
+    solution = _solve(model, solver, time_limit, warm, prices=False)
     if solution.status is not Status.OPTIMAL:
         return solution.status
     return any(
@@ -155,18 +186,20 @@ def break_even(
     oid: str,
     solver: SolverName = "highs",
     time_limit: float | None = None,
+    warm: Warm | None = None,
 ) -> BreakEven:
     """The unit price at which option `oid` enters the free plan (if it is out of it at today's
     price) or leaves it (if it is in), found by bisection to PRICE_PRECISION. It assumes the
     option's use changes once as its price moves, which holds unless a higher price also eases a
-    binding risk limit of its provider more than it tightens the envelope."""
+    binding risk limit of its provider more than it tightens the envelope. Each step is solved
+    as `option_used` solves it (with `warm`: from its base)."""
     now = instance.interventions[iid].offered()[oid].unit_price
     money = instance.currency_symbol
     precision = PRICE_PRECISION * max(now, 1.0)
 
     def used(price: float) -> bool | Status:
         changed = with_option(instance, iid, oid, unit_price=price)
-        return option_used(changed, iid, oid, solver, time_limit)
+        return option_used(changed, iid, oid, solver, time_limit, warm)
 
     def no_plan(status: Status, price: float) -> BreakEven:
         return BreakEven(None, f"no plan ({status.value}) at {money}{price:,.2f}")
@@ -207,26 +240,65 @@ def break_even(
 # --- the comparisons -------------------------------------------------------------------------
 
 
-def compare_decision(
-    instance: Instance,
-    iid: str,
-    free: Case,
-    solver: SolverName = "highs",
-    time_limit: float | None = None,
-) -> tuple[list[dict[str, Any]], list[Case]]:
-    """Rows for one decision: free choice, then each option forced, with value lost and
-    break-even price; and the forced cases themselves."""
-    item = instance.interventions[iid]
+@dataclass(frozen=True)
+class _Solve:
+    """A case to solve: `instance` under `label`."""
+
+    label: str
+    instance: Instance
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class _Search:
+    """A break-even search: option `oid` of decision `iid`, on the task's instance."""
+
+    iid: str
+    oid: str
+
+
+@dataclass(frozen=True)
+class _Cases:
+    """A comparison's solves as a sweep task (planner/sweep.py): each probe a case or a
+    break-even search. The state of a process is a warm solver whose base is `instance`'s plan
+    (an LP's; a MILP's probes are solved cold). It travels to worker processes whole."""
+
+    instance: Instance
+    solver: SolverName
+    time_limit: float | None
+
+    def setup(self) -> Warm:
+        """A warm solver, its base the instance's plan when the instance is an LP (on HiGHS:
+        CBC has no warm start)."""
+        warm = Warm(self.solver, self.time_limit)
+        if self.solver == "highs":
+            model = build(self.instance)
+            if not model.choices:
+                warm.solve(model)
+        return warm
+
+    def __call__(self, warm: Warm, probe: _Solve | _Search) -> Case | BreakEven:
+        if isinstance(probe, _Search):
+            return break_even(
+                self.instance, probe.iid, probe.oid, self.solver, self.time_limit, warm
+            )
+        return run_case(
+            probe.instance, probe.label, self.solver, self.time_limit, probe.description, warm
+        )
+
+
+def _decision_rows(
+    instance: Instance, iid: str, free: Case, cases: list[Case], evens: list[BreakEven]
+) -> list[dict[str, Any]]:
+    """Rows for one decision: free choice, then each option forced (`cases`, in the order the
+    options are offered), with value lost and break-even price (`evens`)."""
     maximise = instance.objective.kind != "min_spend"
     in_free = _options_in_plan(free.plan, iid)
     rows = [_decision_row(instance, iid, None, free, free, maximise, in_free, None)]
-    cases = []
-    for oid in item.offered():
-        case = run_case(forced(instance, iid, oid), oid, solver, time_limit)
-        cases.append(case)
-        even = break_even(instance, iid, oid, solver, time_limit)
+    offered = instance.interventions[iid].offered()
+    for oid, case, even in zip(offered, cases, evens, strict=True):
         rows.append(_decision_row(instance, iid, oid, case, free, maximise, in_free, even))
-    return rows, cases
+    return rows
 
 
 def compare(
@@ -235,34 +307,56 @@ def compare(
     base: str | None = None,
     solver: SolverName = "highs",
     time_limit: float | None = None,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
 ) -> Comparison:
     """Every make-or-buy decision of the instance (with `base` applied), and the base instance
-    beside each named scenario (default: all of them)."""
+    beside each named scenario (default: all of them). The solves run serially, over `workers`
+    local processes or on the Dask cluster at `scheduler`, with the same results whichever way;
+    `progress(stage, done, total)` is told as cases and searches finish."""
     document = load(path, base)
     instance = validate(document)
-    free = run_case(instance, FREE, solver, time_limit, instance.description or "")
-    decision_rows: list[dict[str, Any]] = []
-    partner_rows: list[dict[str, Any]] = []
-    for iid in decisions(instance):
-        rows, cases = compare_decision(instance, iid, free, solver, time_limit)
-        decision_rows += rows
-        for case in [free, *cases]:
-            partner_rows += _partner_rows(f"decision {iid}", case)
-
     written: dict[str, Any] = document.data.get("scenarios") or {}
     names = list(scenarios) if scenarios is not None else sorted(written)
     base_label = base or "base"
+    others = []
+    for name in names:  # every scenario is loaded and checked before anything is solved
+        if name != base_label:
+            described = str((written.get(name) or {}).get("description", ""))
+            others.append(_Solve(name, validate(load(path, name)), described))
+    probes: list[_Solve | _Search] = [_Solve(FREE, instance, instance.description or "")]
+    for iid in decisions(instance):
+        for oid in instance.interventions[iid].offered():
+            probes += [_Solve(oid, forced(instance, iid, oid)), _Search(iid, oid)]
+    probes += others
+
+    def moved(done: int, total: int) -> None:
+        if progress is not None:
+            progress(STAGE, done, total)
+
+    task = _Cases(instance, solver, time_limit)
+    done = iter(sweep.run(task, probes, workers=workers, scheduler=scheduler, progress=moved))
+    free = _case(next(done))
+    decision_rows: list[dict[str, Any]] = []
+    partner_rows: list[dict[str, Any]] = []
+    for iid in decisions(instance):
+        cases: list[Case] = []
+        evens: list[BreakEven] = []
+        for _ in instance.interventions[iid].offered():
+            cases.append(_case(next(done)))
+            evens.append(_even(next(done)))
+        decision_rows += _decision_rows(instance, iid, free, cases, evens)
+        for case in [free, *cases]:
+            partner_rows += _partner_rows(f"decision {iid}", case)
+
     written_as = f"the instance with scenario {base}" if base else "the instance as written"
-    cases = [Case(base_label, free.plan, free.status, free.message, written_as)]
-    for name in names:
-        if name == base_label:
-            continue
-        scenario = validate(load(path, name))
-        described = str((written.get(name) or {}).get("description", ""))
-        cases.append(run_case(scenario, name, solver, time_limit, described))
-    reference = cases[0]
-    case_rows = [_case_row(case, reference) for case in cases]
-    for case in cases:
+    compared = [Case(base_label, free.plan, free.status, free.message, written_as)]
+    compared += [_case(outcome) for outcome in done]
+    reference = compared[0]
+    case_rows = [_case_row(case, reference) for case in compared]
+    for case in compared:
         partner_rows += _partner_rows("scenarios", case)
     summary = {
         "instance": instance.name,
@@ -283,6 +377,16 @@ def compare(
         cases=pd.DataFrame(case_rows, columns=CASE_COLUMNS),
         partners=pd.DataFrame(partner_rows, columns=PARTNER_COLUMNS),
     )
+
+
+def _case(outcome: Case | BreakEven) -> Case:
+    assert isinstance(outcome, Case)
+    return outcome
+
+
+def _even(outcome: Case | BreakEven) -> BreakEven:
+    assert isinstance(outcome, BreakEven)
+    return outcome
 
 
 # --- rows ------------------------------------------------------------------------------------

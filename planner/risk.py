@@ -15,22 +15,26 @@ the expected objective, the average over the scenarios (sample average approxima
 A rule whose numbers are the same in every scenario is stated once, exactly as in the
 deterministic model: with zero-width distributions the model is the deterministic one. The
 maths is in docs/risk.md.
+
+The risk-aware plan is one solve. What is independent is each scenario's model: built and read
+into data (`Scenario`) by a sweep (planner/sweep.py), serially, over local processes or on a
+Dask cluster with the same results whichever way; the master is assembled from that data.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pandas as pd
 import pulp
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
+from planner import sweep
 from planner.build import MONEY_SCALE, Key, Model, Rule, affine, build, objective, row_name
 from planner.errors import InputError, NoPlanError, Problem
 from planner.result import (
@@ -55,6 +59,9 @@ MEAN = "_expectation"  # family suffix of a rule stated on the average over the 
 CVAR_LIMIT = "cvar_risk_limit"
 CVAR_TAIL = "cvar_tail"
 PLANS = ("risk_aware", "deterministic")
+STAGE = "building the scenarios' models"  # the progress bar's label
+
+Progress = Callable[[str, int, int], None]  # (stage, scenarios done, in all)
 
 SUMMARY_FIELDS = [
     "instance", "title", "solver", "status", "scenarios", "alpha", "floors", "floor_modes",
@@ -130,15 +137,81 @@ class RiskPlan:
         return named_tables(self)
 
 
+@dataclass(frozen=True)
+class Affine:
+    """A linear expression of a scenario's model as data: (variable name, coefficient) pairs in
+    PuLP's order, and the constant."""
+
+    terms: tuple[tuple[str, float], ...]
+    constant: float
+
+
+def _affine(expression: pulp.LpAffineExpression) -> Affine:
+    # names interned: a chunk of scenarios pickles each name once
+    terms = tuple((sys.intern(v.name), float(c)) for v, c in expression.items())
+    return Affine(terms, float(expression.constant))
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One row of a scenario's model: its meaning, coefficients by variable name and the
+    right-hand side left once PuLP has moved the constants."""
+
+    rule: Rule
+    terms: dict[str, float]
+    rhs: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario's model as data: what the risk model and the judging of a plan read from it
+    (its rows, objective, units, outcome levels, spend, economic cost, each partner's net
+    position: income minus outside costs, and the baselines), variables by name."""
+
+    instance: Instance
+    rows: dict[tuple[str, Key], _Row]
+    objective: Affine
+    units: dict[tuple[str, int], Affine]
+    level: dict[tuple[str, int], Affine]
+    spend: dict[int, Affine]
+    economic_cost: dict[int, Affine]
+    net: dict[tuple[str, int], Affine]
+    baseline_income: dict[str, float]
+    baseline_external_cost: dict[str, float]
+    envelope: dict[int, float] | None
+
+    @property
+    def years(self) -> list[int]:
+        return self.instance.plan_years
+
+
+def scenario(model: Model) -> Scenario:
+    """A built scenario model read into data."""
+    net = {key: _affine(model.income[key] - model.external_cost[key]) for key in model.income}
+    return Scenario(
+        instance=model.instance,
+        rows=_rows(model),
+        objective=_affine(objective(model)),
+        units={key: _affine(e) for key, e in model.units.items()},
+        level={key: _affine(e) for key, e in model.level.items()},
+        spend={year: _affine(e) for year, e in model.spend.items()},
+        economic_cost={year: _affine(e) for year, e in model.economic_cost.items()},
+        net=net,
+        baseline_income=dict(model.baseline_income),
+        baseline_external_cost=dict(model.baseline_external_cost),
+        envelope=dict(model.envelope) if model.envelope is not None else None,
+    )
+
+
 @dataclass
 class RiskModel:
     """The model over all scenarios: `master` holds the shared decisions, every rule and the
-    expected objective; `scenarios` are the drawn instances' own models (same variable names),
-    `labels` their names; `cvar_limits` the money limit of each partner's CVaR rows."""
+    expected objective; `scenarios` are the drawn instances' own models as data (same variable
+    names), `labels` their names; `cvar_limits` the money limit of each partner's CVaR rows."""
 
     master: Model
     reference: Model
-    scenarios: list[Model]
+    scenarios: list[Scenario]
     labels: list[str]
     settings: RiskSettings
     cvar_limits: dict[str, float]
@@ -268,16 +341,6 @@ def cvar_amount(limit: float | str, baseline_income: float) -> float:
 # --- the model --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Row:
-    """One row of a scenario's model: its meaning, coefficients by variable name and the
-    right-hand side left once PuLP has moved the constants."""
-
-    rule: Rule
-    terms: dict[str, float]
-    rhs: float
-
-
 def _rows(model: Model) -> dict[tuple[str, Key], _Row]:
     """Every registered row of a model, by (family, key)."""
     rows = {}
@@ -330,27 +393,25 @@ def _structure_problem(base: Model, drawn: Model, label: str) -> Problem | None:
     return None
 
 
-def _map(
-    expression: pulp.LpAffineExpression, variables: Mapping[str, pulp.LpVariable]
-) -> pulp.LpAffineExpression:
+def _map(expression: Affine, variables: Mapping[str, pulp.LpVariable]) -> pulp.LpAffineExpression:
     """A scenario model's expression written on the master's variables (matched by name)."""
     terms: dict[str, float] = {}
-    for variable, coefficient in expression.items():
-        terms[variable.name] = terms.get(variable.name, 0.0) + float(coefficient)
-    return affine(((variables[n], c) for n, c in terms.items()), float(expression.constant))
+    for name, coefficient in expression.terms:
+        terms[name] = terms.get(name, 0.0) + coefficient
+    return affine(((variables[n], c) for n, c in terms.items()), expression.constant)
 
 
 def _mean(
-    expressions: Sequence[pulp.LpAffineExpression], variables: Mapping[str, pulp.LpVariable]
+    expressions: Sequence[Affine], variables: Mapping[str, pulp.LpVariable]
 ) -> pulp.LpAffineExpression:
     """The average of expressions of the scenario models, on the master's variables."""
     terms: dict[str, float] = {}
     constant = 0.0
     share = 1.0 / len(expressions)
     for expression in expressions:
-        for variable, coefficient in expression.items():
-            terms[variable.name] = terms.get(variable.name, 0.0) + share * float(coefficient)
-        constant += share * float(expression.constant)
+        for name, coefficient in expression.terms:
+            terms[name] = terms.get(name, 0.0) + share * coefficient
+        constant += share * expression.constant
     return affine(((variables[n], c) for n, c in terms.items()), constant)
 
 
@@ -370,14 +431,40 @@ def _row_expression(row: _Row, variables: Mapping[str, pulp.LpVariable]) -> pulp
     return affine((variables[n], c) for n, c in row.terms.items())
 
 
+@dataclass(frozen=True)
+class _Scenarios:
+    """The scenarios' models as a sweep task (planner/sweep.py): a probe is a scenario (label,
+    instance), built, read into data and checked against the model of `base`, which each
+    process builds once."""
+
+    base: Instance
+
+    def setup(self) -> Model:
+        return build(self.base)
+
+    def __call__(
+        self, reference: Model, probe: tuple[str, Instance]
+    ) -> tuple[Scenario, Problem | None]:
+        label, instance = probe
+        model = build(instance)
+        return scenario(model), _structure_problem(reference, model, label)
+
+
 def build_risk_model(
     base: Instance,
     scenarios: Sequence[Instance],
     settings: RiskSettings | None = None,
     labels: Sequence[str] | None = None,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
 ) -> RiskModel:
     """The sample-average model of `base` over equally likely `scenarios`: shared decisions, the
-    expected objective, every rule where `settings` says it must hold, and the CVaR limits."""
+    expected objective, every rule where `settings` says it must hold, and the CVaR limits. The
+    scenarios' models are built serially, over `workers` local processes or on the Dask cluster
+    at `scheduler`, with the same model whichever way; `progress(stage, done, total)` is told as
+    they are built."""
     settings = settings or RiskSettings()
     check_settings(settings, base)
     if not scenarios:
@@ -388,17 +475,21 @@ def build_risk_model(
         raise ValueError("give one distinct label per scenario")
     reference = build(base)
     master = build(base, families=[])
-    models = [build(scenario) for scenario in scenarios]
-    problems = [
-        _structure_problem(reference, m, label) for m, label in zip(models, names, strict=True)
-    ]
-    found = [p for p in problems if p is not None]
+
+    def built(done: int, total: int) -> None:
+        if progress is not None:
+            progress(STAGE, done, total)
+
+    probes = list(zip(names, scenarios, strict=True))
+    done = sweep.run(_Scenarios(base), probes, workers=workers, scheduler=scheduler, progress=built)
+    models = [model for model, _ in done]
+    found = [problem for _, problem in done if problem is not None]
     if found:
         raise InputError(found)
 
     variables = {v.name: v for v in master.problem.variables()}
     count = len(models)
-    rows = [_rows(m) for m in models]
+    rows = [m.rows for m in models]
     keys = list(rows[0])
     same = {key: all(_same(r[key], rows[0][key]) for r in rows[1:]) for key in keys}
     envelope_keys = [key for key in keys if key[0] == "envelope"]
@@ -440,7 +531,7 @@ def build_risk_model(
             _register(master, rule, _row_expression(mean, variables), mean.rhs)
 
     limits = _add_cvar_limits(master, models, names, settings)
-    master.problem.setObjective(_mean([objective(m) for m in models], variables))
+    master.problem.setObjective(_mean([m.objective for m in models], variables))
     return RiskModel(master, reference, models, names, settings, limits)
 
 
@@ -450,7 +541,7 @@ def _variant(rule: Rule, family: str, key: Key, suffix: str, words: str, rhs: fl
 
 
 def _add_cvar_limits(
-    master: Model, models: list[Model], labels: list[str], settings: RiskSettings
+    master: Model, models: list[Scenario], labels: list[str], settings: RiskSettings
 ) -> dict[str, float]:
     """For each partner p with a limit X and each year t: eta + sum_s u_s / ((1 - alpha) S) <= X
     with u_s >= loss_s - eta, u_s >= 0 and loss_s = baseline net - net position in scenario s."""
@@ -469,7 +560,7 @@ def _add_cvar_limits(
             for model, label in zip(models, labels, strict=True):
                 u = master.problem.add_variable(row_name("cvar_excess", pid, year, label), 0, None)
                 excess.append(u)
-                net = _map(model.income[(pid, year)] - model.external_cost[(pid, year)], variables)
+                net = _map(model.net[(pid, year)], variables)
                 baseline = model.baseline_income[pid] - model.baseline_external_cost[pid]
                 words = (
                     f"{partner.name}'s loss in {year} beyond the CVaR threshold, scenario {label}"
@@ -512,25 +603,37 @@ def _value(expression: pulp.LpAffineExpression, values: Mapping[str, float]) -> 
     return total
 
 
+def _at(expression: Affine, values: Mapping[str, float]) -> float:
+    """An expression's value at the variables' values (a missing variable is 0), summed as
+    _value sums a PuLP expression."""
+    total = expression.constant
+    for name, coefficient in expression.terms:
+        total += coefficient * values.get(name, 0.0)
+    return total
+
+
 def _met(slack: float, bound: float) -> bool:
     return slack >= -TOLERANCE * max(1.0, abs(bound))
 
 
-def judge(model: Model, values: Mapping[str, float]) -> Judged:
-    """The plan with these variable values, in the scenario of `model`: its objective (health
-    counted by filling tranches in order), spend against the envelope (carrying savings where
-    the instance does), outcome levels, each partner's loss and whether floors and stated
-    limits are met."""
+def judge(model: Scenario | Model, values: Mapping[str, float]) -> Judged:
+    """The plan with these variable values, in the scenario of `model` (a model, or one read
+    into data): its objective (health counted by filling tranches in order), spend against the
+    envelope (carrying savings where the instance does), outcome levels, each partner's loss and
+    whether floors and stated limits are met."""
+    if isinstance(model, Model):
+        model = scenario(model)
     instance = model.instance
     years = model.years
-    units = {key: _value(e, values) for key, e in model.units.items()}
-    levels = {key: _value(e, values) for key, e in model.level.items()}
-    spend = {year: _value(model.spend[year], values) for year in years}
+    units = {key: _at(e, values) for key, e in model.units.items()}
+    levels = {key: _at(e, values) for key, e in model.level.items()}
+    spend = {year: _at(model.spend[year], values) for year in years}
     total = 0.0
     health_total = 0.0
+    read = cast(Model, model)  # tranche_health reads only the instance
     for year in years:
         health = sum(
-            tranche_health(model, iid, units[(iid, year)]) for iid in instance.interventions
+            tranche_health(read, iid, units[(iid, year)]) for iid in instance.interventions
         )
         health += sum(
             o.health_gain_per_event * (levels[(oid, year)] - o.baseline)
@@ -542,7 +645,7 @@ def judge(model: Model, values: Mapping[str, float]) -> Judged:
         elif kind == "min_spend":
             term = spend[year]
         else:
-            cost = _value(model.economic_cost[year], values)
+            cost = _at(model.economic_cost[year], values)
             term = health - cost / (instance.objective.threshold or 1.0)
         total += instance.discount(year) * term
         health_total += instance.discount(year) * health
@@ -560,7 +663,7 @@ def judge(model: Model, values: Mapping[str, float]) -> Judged:
         baseline = model.baseline_income[pid] - model.baseline_external_cost[pid]
         loss_limit, gain_cap = partner.limits(model.baseline_income[pid])
         for year in years:
-            net = _value(model.income[(pid, year)] - model.external_cost[(pid, year)], values)
+            net = _at(model.net[(pid, year)], values)
             losses[(pid, year)] = baseline - net
             if loss_limit is not None:
                 limits_met = limits_met and _met(loss_limit - (baseline - net), loss_limit)
@@ -596,13 +699,20 @@ def plan_under_risk(
     solver: SolverName = "highs",
     time_limit: float | None = None,
     labels: Sequence[str] | None = None,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
 ) -> RiskPlan:
     """The plan that maximises the expected objective over equally likely `scenarios` under
     `settings`, beside the deterministic plan of `base`, both judged on the same scenarios.
     NoPlanError when no risk-aware plan exists; a deterministic plan that does not exist is
-    reported as such."""
+    reported as such. The scenarios' models are built as build_risk_model builds them (over
+    `workers` processes or at `scheduler`), with the same plan whichever way."""
     settings = settings or RiskSettings()
-    risk = build_risk_model(base, scenarios, settings, labels)
+    risk = build_risk_model(
+        base, scenarios, settings, labels, workers=workers, scheduler=scheduler, progress=progress
+    )
     master = risk.master
     solution = solve(master, solver, time_limit)
     if solution.status is not Status.OPTIMAL:
@@ -902,7 +1012,7 @@ def _amount(master: Model, value: float, unit: str) -> str:
 def print_risk(plan: RiskPlan, console: Console | None = None) -> None:
     """The risk-aware plan beside the deterministic one: objective, allocation, partners' loss
     distributions, floors and the prices that bind."""
-    from planner.report import money, number
+    from planner.report import money, number, terminal_table
 
     console = console or Console()
     s = plan.summary
@@ -939,8 +1049,10 @@ def print_risk(plan: RiskPlan, console: Console | None = None) -> None:
     if s["message"]:
         console.print(f"Deterministic plan: {s['message']}", soft_wrap=True, highlight=False)
 
-    table = _table("Allocation: units a year", ["intervention", "year", "baseline", "risk-aware",
-                                                "deterministic", "difference"])  # fmt: skip
+    table = terminal_table(
+        "Allocation: units a year",
+        ["intervention", "year", "baseline", "risk-aware", "deterministic", "difference"],
+    )
     for _, row in plan.allocation.iterrows():
         r: Any = row
         det = 0.0 if pd.isna(r["deterministic_units"]) else float(r["deterministic_units"])
@@ -952,7 +1064,7 @@ def print_risk(plan: RiskPlan, console: Console | None = None) -> None:
     console.print(table)
 
     partners = _by_plan(plan.partners, ["partner", "year"])
-    table = _table(
+    table = terminal_table(
         f"Partners' loss a year across the scenarios (CVaR at alpha {s['alpha']:g}): "
         "risk-aware | deterministic",
         ["partner", "year", "max loss", "CVaR limit", "expected", "CVaR", "P(within max)",
@@ -973,7 +1085,7 @@ def print_risk(plan: RiskPlan, console: Console | None = None) -> None:
     console.print(table)
 
     if len(plan.floors):
-        table = _table(
+        table = terminal_table(
             "Floors across the scenarios: risk-aware | deterministic",
             ["floor", "year", "mode", "bound", "expected level", "P(met)", "expected level",
              "P(met)"],
@@ -1000,8 +1112,9 @@ def print_risk(plan: RiskPlan, console: Console | None = None) -> None:
             family = str(r["family"]).removesuffix(EVERY)
             key = (family, r["subject"], r["year"], each)
             grouped.setdefault(key, []).append(r)
-        table = _table("Rules that bind", ["rule", "subject", "year", "where", "relaxed by",
-                       "worth"])  # fmt: skip
+        table = terminal_table(
+            "Rules that bind", ["rule", "subject", "year", "where", "relaxed by", "worth"]
+        )
         for (family, subject, year, each), rows in grouped.items():
             first = rows[0]
             step = money(first["per"], currency) if first["per"] != 1 else f"1 {first['unit']}"
@@ -1030,13 +1143,3 @@ def _by_plan(frame: pd.DataFrame, keys: list[str]) -> dict[tuple[Any, ...], dict
 
 def _share(value: Any) -> str:
     return "" if value is None or pd.isna(value) else f"{value:.0%}"
-
-
-def _table(title: str, columns: Iterable[str]) -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
-    for index, column in enumerate(columns):
-        first = index == 0
-        table.add_column(
-            column, justify="left" if first else "right", no_wrap=first, overflow="fold"
-        )
-    return table

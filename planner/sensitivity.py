@@ -13,6 +13,11 @@ done by HiGHS in-process on the same LP (for a MILP, the LP with every yes/no ch
 because it can be re-solved warm thousands of times a second and the quantities computed here
 (optimal values, the range of a given price, where an optimal solution stops being optimal) do not
 depend on which solver computes them. The definitions are in docs/sensitivity.md.
+
+The independent solves are sweeps (planner/sweep.py), serial, over local processes or on a Dask
+cluster with the same results whichever way: a MILP curve's grid points (its switches are then
+found between them, in order), and the ranges, each row's and each intervention's on its own
+from the plan's optimal basis.
 """
 
 from __future__ import annotations
@@ -28,15 +33,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from planner import sweep
 from planner.build import MONEY_SCALE, Key, Model, Rule, build
 from planner.errors import NoPlanError, PlannerError
 from planner.load import load
 from planner.result import no_plan_message, objective_unit, summary_table, tranche_health
 from planner.schema import Envelope, Instance
 from planner.solve import SolverName, Status, quiet_stdout, solve
+from planner.sweep import Warm
 from planner.validate import validate
 
 Vector = npt.NDArray[np.float64]
+Progress = Callable[[str, int, int], None]  # (stage, solves or searches done, in all)
 INF = math.inf
 TOLERANCE = 1e-8  # funded: units above this; tight: slack within this share of the bound
 VALUE_TOLERANCE = 1e-9  # objective values agree to this share (or absolutely, near zero)
@@ -286,11 +294,12 @@ class _Highs:
         self.basis: Any = None
 
     def run(self) -> _Outcome:
-        """Solve from the remembered basis (or cold), so a result depends only on the data."""
+        """Solve from the remembered basis (or cold), so a result depends only on the data:
+        nothing of the previous solve is kept (HiGHS would otherwise carry some of its state
+        into the next solve, and a range could differ with the solves made before it)."""
+        self.h.clearSolver()
         if self.basis is not None:
             self.h.setBasis(self.basis)
-        else:
-            self.h.clearSolver()
         self.h.run()
         status = self._status()
         if status == "unknown":  # presolve could not tell infeasible from unbounded
@@ -788,13 +797,19 @@ def _trace(
     grid: list[float],
     solver: SolverName,
     time_limit: float | None,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> _Curve:
     """The objective along a parameter p that moves only right-hand sides: `make(p)` is the
     instance at p. An LP is traced exactly over its feasible range. A MILP is solved at each grid
-    point; where the optimal choices differ between neighbours the switch is found by bisection
-    and then exactly from the two LPs with the choices fixed; each stretch of constant choices is
+    point (a sweep: serially, over `workers` processes or on the Dask cluster at `scheduler`);
+    where the optimal choices differ between neighbours the switch is found by bisection and
+    then exactly from the two LPs with the choices fixed; each stretch of constant choices is
     traced exactly as an LP."""
-    model = build(make(p0))
+    at_p0 = make(p0)
+    model = build(at_p0)
     base = _extract(model)
     direction = _difference(base, _extract(build(make(p0 + 1.0))))
     if not direction.rhs_only:
@@ -813,8 +828,12 @@ def _trace(
         if feasible is not None:
             stretches = [((), feasible[0] + p0, feasible[1] + p0)]
     else:
+        points = sorted(set(grid))
+        task = _Grid(at_p0, p0, direction.rhs, solver, time_limit)
+        found = sweep.run(task, points, workers=workers, scheduler=scheduler, progress=progress)
+        at_grid = dict(zip(points, found, strict=True))
         stretches = _milp_stretches(
-            model, direction, path_of, p0, low, high, grid, solver, time_limit
+            model, direction, path_of, p0, low, high, at_grid, solver, time_limit
         )
     runs = []
     for config, start, end in stretches:
@@ -829,6 +848,59 @@ def _trace(
     return _Curve(reader, p0, runs, _breaks(reader, runs, p0, low, high))
 
 
+class _Moving:
+    """A MILP whose right-hand sides move with a parameter p: the model built at p0, its rows'
+    constants set for any p and solved as planner solve solves it (sweep.Warm solves a MILP
+    cold), then put back."""
+
+    def __init__(self, model: Model, p0: float, rhs: Vector, warm: Warm) -> None:
+        self.model = model
+        self.p0 = p0
+        self.rhs = rhs
+        self.warm = warm
+        self.rows = [constraint for _, constraint in model.registry.values()]
+        self.constants = [float(row.constant) for row in self.rows]
+        self.moving = np.flatnonzero(rhs)
+
+    def optimum(self, p: float) -> tuple[float, Config] | None:
+        """The optimum at p and its choices (None: no plan); NoPlanError for any status but
+        optimal and infeasible."""
+        model, rows, constants = self.model, self.rows, self.constants
+        for i in self.moving:  # PuLP keeps constants on the left: constant = -(right-hand side)
+            rows[i].constant = constants[i] - (p - self.p0) * self.rhs[i]
+        solution = self.warm.solve(model)
+        if solution.status is Status.INFEASIBLE:
+            return None
+        if solution.status is Status.OPTIMAL and solution.objective is not None:
+            config = tuple(sorted((v.name, float(round(v.varValue or 0.0))) for v in model.choices))
+            return solution.objective, config
+        raise NoPlanError(solution.status.value, no_plan_message(model, solution))
+
+    def restore(self) -> None:
+        """The constants of p0 back."""
+        for i in self.moving:
+            self.rows[i].constant = self.constants[i]
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A MILP curve's grid points as a sweep task (planner/sweep.py): each point is the model of
+    `instance` (the curve at p0) with its right-hand sides moved by (p - p0) x `rhs`."""
+
+    instance: Instance
+    p0: float
+    rhs: Vector
+    solver: SolverName
+    time_limit: float | None
+
+    def setup(self) -> _Moving:
+        """The model at p0, built once per process."""
+        return _Moving(build(self.instance), self.p0, self.rhs, Warm(self.solver, self.time_limit))
+
+    def __call__(self, state: _Moving, p: float) -> tuple[float, Config] | None:
+        return state.optimum(p)
+
+
 def _milp_stretches(
     model: Model,
     direction: _Direction,
@@ -836,40 +908,27 @@ def _milp_stretches(
     p0: float,
     low: float,
     high: float,
-    grid: list[float],
+    at_grid: Mapping[float, tuple[float, Config] | None],
     solver: SolverName,
     time_limit: float | None,
 ) -> list[tuple[Config, float, float]]:
     """Stretches of constant optimal choices of a MILP along p, from switch point to switch
     point (where there is a plan).
 
-    The MILP is solved at each grid point. Choices are sticky: where the choices already in use
-    are still optimal (their LP gives the MILP's optimum), they are kept, so ties do not show as
-    switches. Between neighbours with different choices, the switch is found exactly from the
-    two LPs with the choices fixed, then checked by solving the MILP half-way to each side; a
-    third set of choices found there splits the stretch."""
-    rows = [constraint for _, constraint in model.registry.values()]
-    constants = [float(row.constant) for row in rows]
+    `at_grid` is the MILP's optimum at each grid point (None: no plan). Choices are sticky:
+    where the choices already in use are still optimal (their LP gives the MILP's optimum), they
+    are kept, so ties do not show as switches. Between neighbours with different choices, the
+    switch is found exactly from the two LPs with the choices fixed, then checked by solving the
+    MILP half-way to each side; a third set of choices found there splits the stretch."""
+    moving = _Moving(model, p0, direction.rhs, Warm(solver, time_limit))
     base = _extract(model)
     index = {name: j for j, name in enumerate(base.columns)}
     integer = [index[v.name] for v in model.choices]
-    moving = np.flatnonzero(direction.rhs)
-    optima: dict[float, tuple[float, Config] | None] = {}
+    optima: dict[float, tuple[float, Config] | None] = dict(at_grid)
 
     def optimum(p: float) -> tuple[float, Config] | None:
         if p not in optima:
-            for i in moving:  # PuLP keeps constants on the left: constant = -(right-hand side)
-                rows[i].constant = constants[i] - (p - p0) * direction.rhs[i]
-            solution = solve(model, solver, time_limit)
-            if solution.status is Status.INFEASIBLE:
-                optima[p] = None
-            elif solution.status is Status.OPTIMAL and solution.objective is not None:
-                config = tuple(
-                    sorted((v.name, float(round(v.varValue or 0.0))) for v in model.choices)
-                )
-                optima[p] = (solution.objective, config)
-            else:
-                raise NoPlanError(solution.status.value, no_plan_message(model, solution))
+            optima[p] = moving.optimum(p)
         return optima[p]
 
     def state(p: float, prefer: Iterable[Config | None]) -> Config | None:
@@ -885,7 +944,7 @@ def _milp_stretches(
 
     try:
         points: list[tuple[float, Config | None]] = []
-        for p in sorted(set(grid)):
+        for p in sorted(at_grid):
             points.append((p, state(p, [points[-1][1]] if points else [])))
         width = 1e-6 * (high - low)
         work = [(a, sa, b, sb) for (a, sa), (b, sb) in itertools.pairwise(points)]
@@ -916,8 +975,7 @@ def _milp_stretches(
                 middle, found = split
                 work += [(a, before, middle, found), (middle, found, b, after)]
     finally:
-        for i in moving:
-            rows[i].constant = constants[i]
+        moving.restore()
     switches.sort(key=lambda s: s[0])
     edges = [low, *(at for at, _, _ in switches), high]
     states = [points[0][1], *(after for _, _, after in switches)]
@@ -1059,6 +1117,18 @@ def _instance(instance: Instance | str | Path, scenario: str | None) -> Instance
     return validate(load(instance, scenario))
 
 
+def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
+    """A sweep's progress callback that tells `progress` under `stage`."""
+    if progress is None:
+        return None
+    told = progress
+
+    def moved(done: int, total: int) -> None:
+        told(stage, done, total)
+
+    return moved
+
+
 def _grid(low: float, high: float, steps: int, current: float) -> list[float]:
     """`steps` equal steps from low to high, and the current value when it lies between."""
     if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
@@ -1083,12 +1153,17 @@ def envelope_frontier(
     scenario: str | None = None,
     steps: int = 12,
     time_limit: float | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
 ) -> Frontier:
     """The objective against the envelope, every plan year's envelope scaled by the same factor
     from `low` to `high` (1 is the plan's envelope): points on a grid of `steps` steps plus every
     breakpoint, and the breakpoints with the mix on either side. A point where no plan exists has
     its status and no values. Breakpoints of an LP are exact; a MILP's are exact within each
-    stretch of constant choices, and its choice switches are found between grid points."""
+    stretch of constant choices, and its choice switches are found between grid points. A MILP's
+    grid points are solved serially, over `workers` local processes or on the Dask cluster at
+    `scheduler`, with the same results; `progress(stage, done, total)` is told as they finish."""
     inst = _instance(instance, scenario)
     amounts = inst.envelope_by_year()
     if amounts is None:
@@ -1105,7 +1180,10 @@ def envelope_frontier(
         return inst.model_copy(update={"envelope": Envelope(amounts=scaled)})
 
     grid = _grid(low, high, steps, 1.0)
-    curve = _trace(make, 1.0, low, high, grid, solver, time_limit)
+    curve = _trace(
+        make, 1.0, low, high, grid, solver, time_limit, workers=workers, scheduler=scheduler,
+        progress=_stage(progress, "envelope frontier: the MILP at each grid point"),
+    )  # fmt: skip
     per = MONEY_SCALE / total if total else math.nan
     unit = objective_unit(inst)
     slope_unit = f"{unit} per {inst.currency_symbol}{MONEY_SCALE:,.0f} of envelope"
@@ -1128,11 +1206,14 @@ def floor_tradeoff(
     scenario: str | None = None,
     steps: int = 10,
     time_limit: float | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
 ) -> Tradeoff:
     """The objective against the level of `floor` (its bound, in the outcome's unit, in every
     year it applies), from `low` to `high` (default: 10% either side of its level): points and
-    breakpoints as for the envelope frontier. Each piece's slope is the sum of the floor's
-    shadow prices over the years it applies."""
+    breakpoints as for the envelope frontier, a MILP's grid points spread as there. Each
+    piece's slope is the sum of the floor's shadow prices over the years it applies."""
     inst = _instance(instance, scenario)
     if floor not in inst.floors:
         known = ", ".join(inst.floors) or "none"
@@ -1148,7 +1229,10 @@ def floor_tradeoff(
         return inst.model_copy(update={"floors": {**inst.floors, floor: moved}})
 
     grid = _grid(low, high, steps, level)
-    curve = _trace(make, level, low, high, grid, solver, time_limit)
+    curve = _trace(
+        make, level, low, high, grid, solver, time_limit, workers=workers, scheduler=scheduler,
+        progress=_stage(progress, f"floor trade-off ({floor}): the MILP at each grid point"),
+    )  # fmt: skip
     unit = objective_unit(inst)
     events = inst.outcomes[inst.floors[floor].outcome].unit
     points, breaks = _tables(curve, grid, 1.0, f"{unit} per {events}")
@@ -1237,12 +1321,18 @@ def ranges(
     scenario: str | None = None,
     solver: SolverName = "highs",
     time_limit: float | None = None,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Progress | None = None,
 ) -> Ranges:
     """For every named row, the right-hand sides over which its shadow price holds; for every
     intervention (each plan year, and every year together), how far its unit cost (or each
     chosen supply option's price) and its health gain can move before the plan changes. For a
     MILP, everything holds the yes/no choices as the plan makes them. NoPlanError when there is
-    no plan."""
+    no plan. Each row and each intervention's number is ranged on its own from the plan's
+    optimal basis: serially, over `workers` local processes or on the Dask cluster at
+    `scheduler`, with the same results; `progress(stage, done, total)` is told as they finish."""
     inst = _instance(instance, scenario)
     model = build(inst)
     solution = solve(model, solver, time_limit)
@@ -1255,69 +1345,156 @@ def ranges(
         for pid, partner in inst.partners.items()
     }
     frozen = inst.model_copy(update={"partners": partners})
-    model = build(frozen)
-    lp = _extract(model, fixed)
-    highs = _Highs(lp)
-    base = highs.run()
-    if not base.optimal or not _close(base.objective, solution.objective or 0.0, 1e-6):
-        raise RuntimeError("HiGHS does not reproduce the plan's LP")
-    highs.remember_basis()
-    prices = _price_ranges(model, lp, highs, base)
-    interventions = _intervention_ranges(frozen, model, lp, highs, base, fixed)
-    return Ranges(prices, interventions)
+    probes: list[int | _Item] = [*range(len(model.registry)), *_items(frozen, model, fixed)]
+    task = _Ranging(frozen, fixed, solution.objective or 0.0, len(model.registry))
+    stage = _stage(progress, "price and intervention ranges")
+    found = sweep.run(task, probes, workers=workers, scheduler=scheduler, progress=stage)
+    prices = [row for probe, row in zip(probes, found, strict=True) if isinstance(probe, int)]
+    items = [row for probe, row in zip(probes, found, strict=True) if not isinstance(probe, int)]
+    frame = pd.DataFrame(items, columns=INTERVENTION_RANGE_COLUMNS)
+    frame["year"] = pd.Series([r["year"] for r in items], dtype=object)  # empty: every year
+    return Ranges(pd.DataFrame(prices, columns=PRICE_RANGE_COLUMNS), frame)
 
 
-def _price_ranges(model: Model, lp: _LP, highs: _Highs, base: _Outcome) -> pd.DataFrame:
-    """Each row's price and the right-hand sides over which it holds: the interval where the
+@dataclass(frozen=True)
+class _Item:
+    """One intervention number to range: its health gain, unit cost or an option's price, in
+    one plan year or (several `years`) in all of them together."""
+
+    iid: str
+    option: str  # "" for the intervention's own gain or cost
+    parameter: str  # health_gain, unit_cost or unit_price
+    years: tuple[int, ...]
+
+
+def _items(instance: Instance, model: Model, fixed: Mapping[str, float]) -> list[_Item]:
+    """Every intervention number to range, in the table's order: each intervention's health
+    gain, then its unit cost, or the price of each option the plan uses; each year, then every
+    year together."""
+    years = model.years
+    found: list[_Item] = []
+
+    def spans(used: list[int]) -> list[tuple[int, ...]]:
+        return [(y,) for y in used] + ([tuple(used)] if len(used) > 1 else [])
+
+    for iid, item in instance.interventions.items():
+        found += [_Item(iid, "", "health_gain", span) for span in spans(years)]
+        if item.supply is None:
+            found += [_Item(iid, "", "unit_cost", span) for span in spans(years)]
+            continue
+        for oid in item.offered():
+            used = [
+                y
+                for y in years
+                if (iid, oid, y) in model.options
+                and fixed.get(getattr(model.chosen.get((iid, oid, y)), "name", ""), 1.0) > 0.5
+            ]
+            found += [_Item(iid, oid, "unit_price", span) for span in spans(used)]
+    return found
+
+
+class _Ranged:
+    """A process's set-up for ranges: the plan's LP held by HiGHS at its optimal basis, and
+    (made when an intervention is first ranged) what reads its solutions and the directions in
+    which the health gains and costs move it."""
+
+    def __init__(self, instance: Instance, fixed: Mapping[str, float], objective: float) -> None:
+        self.instance = instance
+        self.fixed = fixed
+        self.model = model = build(instance)
+        self.lp = lp = _extract(model, fixed)
+        self.highs = _Highs(lp)
+        self.base = base = self.highs.run()
+        if not base.optimal or not _close(base.objective, objective, 1e-6):
+            raise RuntimeError("HiGHS does not reproduce the plan's LP")
+        self.highs.remember_basis()
+        self.magnitude = np.zeros(len(lp.rows))
+        for (i, j), coefficient in lp.entries.items():
+            self.magnitude[i] += abs(coefficient * base.x[j])
+        self.index = {name: j for j, name in enumerate(lp.columns)}
+        self.units: dict[tuple[str, int], float] = {}
+        self._moves: tuple[_Reader, _Mix, _Direction, _Direction] | None = None
+
+    def moves(self) -> tuple[_Reader, _Mix, _Direction, _Direction]:
+        """The reader, the plan's mix, and the LP's change per +1 of every health gain and of
+        every unit cost and price."""
+        if self._moves is None:
+            instance, lp, fixed = self.instance, self.lp, self.fixed
+            reader = _Reader(self.model, lp)
+            mix = reader.mix(self.base, lp.row_lower, lp.row_upper)
+            gains = _difference(lp, _extract(build(_shifted(instance, gain=1.0)), fixed))
+            costs = _difference(lp, _extract(build(_shifted(instance, cost=1.0)), fixed))
+            self._moves = reader, mix, gains, costs
+            self.units = reader.units(self.base.x)
+        return self._moves
+
+
+@dataclass(frozen=True)
+class _Ranging:
+    """The ranges as a sweep task (planner/sweep.py): a probe is a row (its index) or an
+    intervention number (_Item), each ranged from the plan's optimal basis. `instance` has the
+    partners' baseline income stated, `fixed` the plan's yes/no choices, `objective` its
+    optimum and `rows` the number of rows of its model."""
+
+    instance: Instance
+    fixed: dict[str, float]
+    objective: float
+    rows: int
+
+    def setup(self) -> _Ranged:
+        """The plan's LP in HiGHS, once per process."""
+        ranged = _Ranged(self.instance, self.fixed, self.objective)
+        if len(ranged.lp.rows) != self.rows:
+            raise RuntimeError("the plan's LP has other rows than its model")
+        return ranged
+
+    def __call__(self, state: _Ranged, probe: int | _Item) -> dict[str, Any]:
+        if isinstance(probe, int):
+            return _price_range(state, probe)
+        return _item_range(state, probe)
+
+
+def _price_range(state: _Ranged, i: int) -> dict[str, Any]:
+    """Row i's price and the right-hand sides over which it holds: the interval where the
     objective equals its value now plus dual x (rhs - rhs now)."""
+    model, lp, base = state.model, state.lp, state.base
     instance = model.instance
     unit = objective_unit(instance)
-    stated = {key: rule.rhs for key, (rule, _) in model.registry.items()}
-    magnitude = np.zeros(len(lp.rows))
-    for (i, j), coefficient in lp.entries.items():
-        magnitude[i] += abs(coefficient * base.x[j])
-    rows = []
-    for i, key in enumerate(lp.rows):
-        rule, _ = model.registry[key]
-        dual = _clean(float(base.duals[i]))
-        rhs = stated[key]
-        direction = _Direction(np.zeros(len(lp.rows)), np.zeros(len(lp.columns)), 0.0, {})
-        direction.rhs[i] = 1.0
-        path = _Path(lp, direction, highs)
-        reach = PRICE_REACH * max(1.0, abs(rhs), float(magnitude[i]))
-        ends = [_price_end(path, base, float(base.duals[i]), toward, reach) for toward in (-1, 1)]
-        path.reset()
-        lower, upper = (
-            None if e is None else _figures(rhs + e, 9, max(1.0, abs(rhs))) for e in ends
-        )
-        change = -dual if rule.sense == ">=" else dual
-        value = _clean((change if model.maximise else -change) * rule.per)
-        rows.append(
-            {
-                "family": rule.family,
-                "constraint": rule.name,
-                "subject": rule.subject,
-                "year": rule.year,
-                "rule": rule.rule,
-                "sense": rule.sense,
-                "unit": rule.unit,
-                "rhs": _clean(rhs),
-                "dual": dual,
-                "per": rule.per,
-                "value_of_relaxing": value,
-                "objective_unit": unit,
-                "lower_rhs": lower,
-                "upper_rhs": upper,
-                "objective_at_lower": None
-                if lower is None
-                else _clean(base.objective + dual * (lower - rhs)),
-                "objective_at_upper": None
-                if upper is None
-                else _clean(base.objective + dual * (upper - rhs)),
-                "explanation": _price_text(instance, rule, rhs, value, lower, upper, unit),
-            }
-        )
-    return pd.DataFrame(rows, columns=PRICE_RANGE_COLUMNS)
+    rule, _ = model.registry[lp.rows[i]]
+    dual = _clean(float(base.duals[i]))
+    rhs = rule.rhs
+    direction = _Direction(np.zeros(len(lp.rows)), np.zeros(len(lp.columns)), 0.0, {})
+    direction.rhs[i] = 1.0
+    path = _Path(lp, direction, state.highs)
+    reach = PRICE_REACH * max(1.0, abs(rhs), float(state.magnitude[i]))
+    ends = [_price_end(path, base, float(base.duals[i]), toward, reach) for toward in (-1, 1)]
+    path.reset()
+    lower, upper = (None if e is None else _figures(rhs + e, 9, max(1.0, abs(rhs))) for e in ends)
+    change = -dual if rule.sense == ">=" else dual
+    value = _clean((change if model.maximise else -change) * rule.per)
+    return {
+        "family": rule.family,
+        "constraint": rule.name,
+        "subject": rule.subject,
+        "year": rule.year,
+        "rule": rule.rule,
+        "sense": rule.sense,
+        "unit": rule.unit,
+        "rhs": _clean(rhs),
+        "dual": dual,
+        "per": rule.per,
+        "value_of_relaxing": value,
+        "objective_unit": unit,
+        "lower_rhs": lower,
+        "upper_rhs": upper,
+        "objective_at_lower": None
+        if lower is None
+        else _clean(base.objective + dual * (lower - rhs)),
+        "objective_at_upper": None
+        if upper is None
+        else _clean(base.objective + dual * (upper - rhs)),
+        "explanation": _price_text(instance, rule, rhs, value, lower, upper, unit),
+    }
 
 
 def _price_end(path: _Path, base: _Outcome, dual: float, toward: int, reach: float) -> float | None:
@@ -1429,129 +1606,59 @@ def _shifted(instance: Instance, gain: float = 0.0, cost: float = 0.0) -> Instan
     return instance.model_copy(update={"interventions": interventions})
 
 
-def _intervention_ranges(
-    instance: Instance,
-    model: Model,
-    lp: _LP,
-    highs: _Highs,
-    base: _Outcome,
-    fixed: Mapping[str, float],
-) -> pd.DataFrame:
-    """How far each health gain, unit cost and chosen option price can move, each plan year and
-    every year together, before the plan changes."""
-    reader = _Reader(model, lp)
-    index = {name: j for j, name in enumerate(lp.columns)}
-    units = reader.units(base.x)
-    mix = reader.mix(base, lp.row_lower, lp.row_upper)
-    gains = _difference(lp, _extract(build(_shifted(instance, gain=1.0)), fixed))
-    costs = _difference(lp, _extract(build(_shifted(instance, cost=1.0)), fixed))
-    years = model.years
+def _item_range(state: _Ranged, probe: _Item) -> dict[str, Any]:
+    """How far one health gain, unit cost or chosen option's price can move, in one plan year
+    or every year together, before the plan changes: its row of the intervention ranges."""
+    instance, model, lp, base = state.instance, state.model, state.lp, state.base
+    reader, mix, gains, costs = state.moves()
+    iid, oid, span = probe.iid, probe.option, probe.years
+    item = instance.interventions[iid]
     money, health = instance.currency_symbol, instance.health_unit
-    held = "; the yes/no choices are held as the plan makes them" if fixed else ""
-    rows: list[dict[str, Any]] = []
-
-    def add(
-        iid: str,
-        option: str,
-        year: int | None,
-        parameter: str,
-        unit: str,
-        value: float,
-        found: tuple[float | None, float | None, str, str],
-        words: str,
-    ) -> None:
-        lower, upper, below, above = found
-        amount = sum(u for (i, y), u in units.items() if i == iid and year in (None, y))
-        rows.append(
-            {
-                "intervention": iid,
-                "option": option,
-                "name": instance.interventions[iid].name,
-                "year": year,
-                "parameter": parameter,
-                "unit": unit,
-                "value": value,
-                "lower": lower,
-                "upper": upper,
-                "units": _clean(amount),
-                "below_lower": below,
-                "above_upper": above,
-                "explanation": words + held,
-            }
-        )
-
-    for iid, item in instance.interventions.items():
-        spans: list[list[int]] = [[y] for y in years] + ([years] if len(years) > 1 else [])
-        gain = item.tranches[0].health_gain if item.tranches else item.health_gain
-        for span in spans:
-            columns = {int(j) for y in span for j in reader.unit_columns[(iid, y)]}
-            path = _Path(lp, gains.on_columns(columns), highs)
-            found = _gain_range(path, reader, base, mix, gain)
-            year = span[0] if len(span) == 1 else None
-            words = _gain_text(
-                item.name,
-                item.unit,
-                health,
-                gain,
-                found,
-                year,
-                bool(item.tranches),
-                instance.objective.kind,
-            )
-            add(iid, "", year, "health_gain", f"{health} per {item.unit}", gain, found, words)
-        if item.supply is None:
-            for span in spans:
-                columns = {int(j) for y in span for j in reader.unit_columns[(iid, y)]}
-                path = _Path(lp, costs.on_columns(columns), highs)
-                found = _cost_range(path, reader, mix, item.unit_cost)
-                year = span[0] if len(span) == 1 else None
-                words = _cost_text(
-                    f"{item.name}'s unit cost", item.unit, money, item.unit_cost, found, year
-                )
-                add(
-                    iid,
-                    "",
-                    year,
-                    "unit_cost",
-                    f"{money} per {item.unit}",
-                    item.unit_cost,
-                    found,
-                    words,
-                )
-            continue
-        for oid, option in item.offered().items():
-            used = [
-                y
-                for y in years
-                if (iid, oid, y) in model.options
-                and fixed.get(getattr(model.chosen.get((iid, oid, y)), "name", ""), 1.0) > 0.5
-            ]
-            for span in [[y] for y in used] + ([used] if len(used) > 1 else []):
-                columns = {index[model.options[(iid, oid, y)].name] for y in span}
-                path = _Path(lp, costs.on_columns(columns), highs)
-                found = _cost_range(path, reader, mix, option.unit_price)
-                year = span[0] if len(span) == 1 else None
-                words = _cost_text(
-                    f"{item.name} from {option.name or oid}: its price",
-                    item.unit,
-                    money,
-                    option.unit_price,
-                    found,
-                    year,
-                )
-                add(
-                    iid,
-                    oid,
-                    year,
-                    "unit_price",
-                    f"{money} per {item.unit}",
-                    option.unit_price,
-                    found,
-                    words,
-                )
-    frame = pd.DataFrame(rows, columns=INTERVENTION_RANGE_COLUMNS)
-    frame["year"] = pd.Series([r["year"] for r in rows], dtype=object)  # empty: every year
-    return frame
+    year = span[0] if len(span) == 1 else None
+    if probe.parameter == "health_gain":
+        columns = {int(j) for y in span for j in reader.unit_columns[(iid, y)]}
+        path = _Path(lp, gains.on_columns(columns), state.highs)
+        value = item.tranches[0].health_gain if item.tranches else item.health_gain
+        found = _gain_range(path, reader, base, mix, value)
+        unit = f"{health} per {item.unit}"
+        words = _gain_text(
+            item.name, item.unit, health, value, found, year, bool(item.tranches),
+            instance.objective.kind,
+        )  # fmt: skip
+    elif probe.parameter == "unit_cost":
+        columns = {int(j) for y in span for j in reader.unit_columns[(iid, y)]}
+        path = _Path(lp, costs.on_columns(columns), state.highs)
+        value = item.unit_cost
+        found = _cost_range(path, reader, mix, value)
+        unit = f"{money} per {item.unit}"
+        words = _cost_text(f"{item.name}'s unit cost", item.unit, money, value, found, year)
+    else:
+        option = item.offered()[oid]
+        columns = {state.index[model.options[(iid, oid, y)].name] for y in span}
+        path = _Path(lp, costs.on_columns(columns), state.highs)
+        value = option.unit_price
+        found = _cost_range(path, reader, mix, value)
+        unit = f"{money} per {item.unit}"
+        what = f"{item.name} from {option.name or oid}: its price"
+        words = _cost_text(what, item.unit, money, value, found, year)
+    held = "; the yes/no choices are held as the plan makes them" if state.fixed else ""
+    lower, upper, below, above = found
+    amount = sum(u for (i, y), u in state.units.items() if i == iid and year in (None, y))
+    return {
+        "intervention": iid,
+        "option": oid,
+        "name": item.name,
+        "year": year,
+        "parameter": probe.parameter,
+        "unit": unit,
+        "value": value,
+        "lower": lower,
+        "upper": upper,
+        "units": _clean(amount),
+        "below_lower": below,
+        "above_upper": above,
+        "explanation": words + held,
+    }
 
 
 def _change_text(reader: _Reader, before: _Mix, outcome: _Outcome, path: _Path) -> str:
