@@ -30,7 +30,7 @@ from planner.load import load
 from planner.result import Plan, make_plan, named_tables, not_proven_optimal, objective_unit
 from planner.schema import Instance
 from planner.solve import Solution, SolverName, Status, solve
-from planner.sweep import Warm
+from planner.sweep import Linear, Vector, Warm
 from planner.validate import validate
 
 TOLERANCE = 1e-6
@@ -170,7 +170,12 @@ def option_used(
     """Whether the optimal plan of `instance` buys any units through the option (the status
     when there is no plan)."""
     model = build(instance)
-    solution = _solve(model, solver, time_limit, warm, prices=False)
+    return _uses(model, _solve(model, solver, time_limit, warm, prices=False), iid, oid)
+
+
+def _uses(model: Model, solution: Solution, iid: str, oid: str) -> bool | Status:
+    """Whether the solved model buys any units through option `oid` of `iid` (the status when
+    there is no plan)."""
     if solution.status is not Status.OPTIMAL:
         return solution.status
     return any(
@@ -178,6 +183,19 @@ def option_used(
         for (i, o, _), units in model.options.items()
         if (i, o) == (iid, oid)
     )
+
+
+def _priced(
+    instance: Instance, iid: str, oid: str, warm: Warm, lowest: float, highest: float
+) -> Linear | None:
+    """The model of `instance` moved in place along option `oid`'s unit price over [lowest,
+    highest] (sweep.Linear: its numbers are affine in the price), or None where it is not."""
+
+    def make(x: Vector) -> Model:
+        return build(with_option(instance, iid, oid, unit_price=float(x[0])))
+
+    moved = Linear(make, [highest], [lowest], [highest], warm)
+    return moved if moved.refusal is None else None
 
 
 def break_even(
@@ -192,14 +210,20 @@ def break_even(
     price) or leaves it (if it is in), found by bisection to PRICE_PRECISION. It assumes the
     option's use changes once as its price moves, which holds unless a higher price also eases a
     binding risk limit of its provider more than it tightens the envelope. Each step is solved
-    as `option_used` solves it (with `warm`: from its base)."""
+    as `option_used` solves it (with `warm`: from its base); a price above the smallest step of
+    the bisection moves one model (a price of 0 has no cost terms: it is built)."""
     now = instance.interventions[iid].offered()[oid].unit_price
     money = instance.currency_symbol
     precision = PRICE_PRECISION * max(now, 1.0)
+    lowest, highest = precision / 4, PRICE_CEILING * max(now, 1.0)
+    moved = _priced(instance, iid, oid, warm or Warm(solver, time_limit), lowest, highest)
 
     def used(price: float) -> bool | Status:
         changed = with_option(instance, iid, oid, unit_price=price)
-        return option_used(changed, iid, oid, solver, time_limit, warm)
+        if moved is None or not lowest <= price <= highest:
+            return option_used(changed, iid, oid, solver, time_limit, warm)
+        moved.move([price], changed)
+        return _uses(moved.model, moved.solve(prices=False), iid, oid)
 
     def no_plan(status: Status, price: float) -> BreakEven:
         return BreakEven(None, f"no plan ({status.value}) at {money}{price:,.2f}")

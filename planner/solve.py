@@ -240,10 +240,12 @@ def _outcome(run: _Run, solver: SolverName, mip: bool) -> tuple[Status, bool, st
 
 def _run(model: Model, solver: SolverName, time_limit: float | None, mip: bool) -> _Run:
     """Run the solver once; what it said, never an exception."""
-    try:
-        files = tempfile.TemporaryDirectory(prefix="planner-solve-", ignore_cleanup_errors=True)
-    except OSError as exc:
-        return _Run(None, False, words=f"no temporary folder for its files ({exc})")
+    files: contextlib.AbstractContextManager[str] = contextlib.nullcontext("")
+    if solver == "cbc":  # CBC works through files; HiGHS runs in-process, with none
+        try:
+            files = tempfile.TemporaryDirectory(prefix="planner-solve-", ignore_cleanup_errors=True)
+        except OSError as exc:
+            return _Run(None, False, words=f"no temporary folder for its files ({exc})")
     with files as folder:
         warm = WARM_HIGHS.get() if solver == "highs" else None
         if warm is not None:

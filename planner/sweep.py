@@ -244,6 +244,12 @@ class Warm:
             WARM_HIGHS.reset(token)
             self._backend.learning = False  # the base is solved: its basis is the start of all
 
+    def base(self, model: Model) -> None:
+        """Solve `model` as the base, unless a base is solved already (or there is no warm
+        start: CBC)."""
+        if self._backend is not None and self._backend.learning:
+            self.solve(model)
+
     @property
     def warm(self) -> int:
         """Solves started from the base basis (or, for a MILP, on the loaded model)."""
@@ -365,8 +371,8 @@ class Linear:
         self._solver_side[: self._cut[4]] = True  # costs, bounds, rows' right-hand sides,
         self._solver_side[self._cut[5]] = True  # and the objective's constant
         self._fit(make, scratch, np.array(low, dtype=np.float64), np.array(high, dtype=np.float64))
-        if warm is not None and self.refusal is None:
-            warm.solve(self._model)  # the base: its basis is where every probe starts
+        if warm is not None and self.refusal is None and not self._model.choices:
+            warm.base(self._model)  # where every probe starts, unless the Warm has its base
 
     def _at(
         self, make: Callable[[Vector], Model], scratch: _WarmHiGHS, changes: dict[int, float]
@@ -376,6 +382,8 @@ class Linear:
         x = self.centre.copy()
         for j, value in changes.items():
             x[j] = value
+        if np.array_equal(x, self.centre):
+            return x, self._base  # built already
         if self.budget is not None and self.builds >= self.budget:
             raise _Refused(f"fitting would take more than {self.budget} builds")
         self.builds += 1

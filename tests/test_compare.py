@@ -7,6 +7,7 @@ The instances are the hand-solved ones of test_choices.py; every test runs on Hi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -106,6 +107,31 @@ def test_minimum_volume_break_even_is_where_the_contract_costs_the_same(solver: 
     base = planner.validate(planner.load(write_tmp(minimum_volume())))
     found = break_even(base, "clinic", "charity", solver)  # type: ignore[arg-type]
     assert found.price == pytest.approx(700 / 120, abs=1e-3)
+
+
+def test_a_break_even_search_moves_one_model_and_finds_what_building_finds(
+    solver: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # buying enters below £7.50 (test_fixed_cost_decision_side_by_side): the search builds the
+    # model at £0 (no cost terms: another structure) and, to fit the price's slopes, at £8,192
+    # (1,024 x today's £8: the base), at £0.0002 and half-way; every bisection step is moved
+    base = planner.validate(planner.load(write_tmp(fixed_cost_choice())))
+    built: list[float] = []
+    real = planner.compare.build
+
+    def counted(instance: planner.Instance, **kwargs: Any) -> Any:
+        built.append(instance.interventions["clinic"].offered()["buy"].unit_price)
+        return real(instance, **kwargs)
+
+    monkeypatch.setattr(planner.compare, "build", counted)
+    moved = break_even(base, "clinic", "buy", solver)  # type: ignore[arg-type]
+    assert sorted(built) == approx([0.0, 0.0002, (0.0002 + 8192) / 2, 8192])
+    built.clear()
+    monkeypatch.setattr(planner.compare, "_priced", lambda *args: None)
+    each_built = break_even(base, "clinic", "buy", solver)  # type: ignore[arg-type]
+    assert len(built) == 16  # £8, £0 and 14 halvings of £8 down to £0.0008
+    assert moved == each_built
+    assert moved.price == pytest.approx(7.5, abs=1e-3)
 
 
 def test_an_option_kept_out_by_its_fixed_cost_has_no_break_even_price(solver: str) -> None:

@@ -269,8 +269,9 @@ def two_items_at(x: Any) -> Any:
 def test_a_moved_model_solves_each_probe_as_built_and_by_hand() -> None:
     linear = Linear(two_items_at, CENTRE, LOW, HIGH, Warm("highs"))
     assert linear.refusal is None
-    assert linear.builds == 3 * 3 + 2  # each parameter's ends and middle, all-low, all-high
-    # (no pair moves the same number, so no joint term)
+    # each parameter's ends and middle, all-low and all-high, but not the centre again (gain's
+    # middle, envelope's and b's cost's low); no pair moves the same number, so no joint term
+    assert linear.builds == 3 * 3 + 2 - 3
     for x, (_, expected) in zip(PROBE_X, PROBES, strict=True):
         data = two_items(x[0], envelope=x[1], b_cost=x[2])
         linear.move(x, Instance.model_validate(data))
