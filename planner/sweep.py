@@ -210,12 +210,13 @@ class _WarmHiGHS(FastHiGHS):
         if len(rows):
             h.changeRowsBounds(len(rows), rows, numbers.row_lower[rows], numbers.row_upper[rows])
         entries = np.flatnonzero(numbers.value != old.value)
-        if len(entries):
-            outer = np.searchsorted(numbers.start, entries, side="right") - 1
-            for k, major in zip(entries.tolist(), outer.tolist(), strict=True):
-                minor = int(numbers.index[k])
-                row, col = (minor, major) if numbers.column_wise else (major, minor)
-                h.changeCoeff(row, col, float(numbers.value[k]))
+        if len(entries):  # one call an entry (HiGHS has no batch), its numbers read at once
+            major = (np.searchsorted(numbers.start, entries, side="right") - 1).tolist()
+            minor = numbers.index[entries].tolist()
+            rows, cols = (minor, major) if numbers.column_wise else (major, minor)
+            change = h.changeCoeff
+            for row, col, value in zip(rows, cols, numbers.value[entries].tolist(), strict=True):
+                change(row, col, value)
         if numbers.offset != old.offset:
             h.changeObjectiveOffset(numbers.offset)
         loaded.numbers = numbers

@@ -17,15 +17,16 @@ import typing
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
 import annotated_types
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from planner import sweep
@@ -709,41 +710,125 @@ def sample(
     return [draw_instance(base, parameters, seed, k, document) for k in range(draws)]
 
 
-def _certain(instance: Instance) -> dict[str, Any]:
-    """The instance as data, its uncertainty section removed: what each draw starts from."""
-    base = instance.model_dump()
-    base["uncertainty"] = None
-    return base
+@dataclass(frozen=True)
+class Certain:
+    """What every draw starts from: the instance with its uncertainty section removed, as data
+    and as the Instance validated from that data (once)."""
+
+    data: dict[str, Any]
+    instance: Instance
+
+
+def _certain(instance: Instance) -> Certain:
+    """The instance, its uncertainty section removed, as data and validated from that data."""
+    data = instance.model_dump()
+    data["uncertainty"] = None
+    return Certain(data, Instance.model_validate(_copy(data)))
 
 
 def draw_instance(
-    base: dict[str, Any],
+    base: Certain,
     parameters: Sequence[Parameter],
     seed: int,
     k: int,
     document: Document,
 ) -> Instance:
-    """Draw `k` of the instance whose data (uncertainty removed) is `base`: every uncertain
-    number from its own stream, then rebuilt through the schema and the instance's rules."""
+    """Draw `k` of the instance `base` (uncertainty removed): every uncertain number from its
+    own stream, then checked by the schema and the instance's rules."""
     x = [parameter.draw(stream(seed, k, parameter.pid)) for parameter in parameters]
     return instance_at(base, parameters, x, document, seed, k)
 
 
 def instance_at(
-    base: dict[str, Any],
+    base: Certain,
     parameters: Sequence[Parameter],
     x: Sequence[float],
     document: Document,
     seed: int,
     k: int,
 ) -> Instance:
-    """The instance whose data is `base` with each parameter at its value in `x`, rebuilt
-    through the schema and the instance's rules (errors name it as draw `k` of `seed`)."""
-    data = _copy(base)
-    for parameter, value in zip(parameters, x, strict=True):
-        for path, number in parameter.values(value):
-            _set(data, path, number)
-    return _rebuild(data, document, seed, k)
+    """The instance `base` with each parameter at its value in `x`, checked by the schema and
+    the instance's rules (errors name it as draw `k` of `seed`).
+
+    Only what the draw changes goes through the schema again: each drawn number in the model
+    that holds it, then every model on the way up to the instance, from its fields (a model
+    left unchanged is passed on as it is, as pydantic passes on a model given where one is
+    due). The instance is equal to the one validated from the whole of the data (`_rebuild`;
+    tests/test_draw_validation.py), and every rule then runs on it. A draw the schema or a
+    rule refuses is rebuilt from the whole data, so that its error is exactly `_rebuild`'s."""
+    changes = [(path, n) for p, v in zip(parameters, x, strict=True) for path, n in p.values(v)]
+    try:
+        drawn: Instance | None = _revalidated(base.instance, _tree(changes))
+    except ValidationError:
+        drawn = None
+    if drawn is not None and not _rule_problems(drawn, document):
+        return drawn
+    return _rebuild(_changed_data(base.data, changes), document, seed, k)
+
+
+Changes = dict[str | int, Any]  # a tree of field paths: part -> its subtree, or the new number
+
+
+def _tree(changes: Sequence[tuple[FieldPath, float]]) -> Changes:
+    """The changes as a tree of their paths, each leaf the new number."""
+    tree: Changes = {}
+    for path, number in changes:
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = number
+    return tree
+
+
+def _revalidated(node: Any, changes: Changes) -> Any:
+    """`node` (a model, mapping or list) with the changes made. A model's changed fields are
+    validated as the model validates them, each alone where the model has no validators of its
+    own (its other fields are as they were validated), else the whole model from its fields;
+    models left unchanged pass as they are. A mapping or list is copied with its changed
+    entries (the model holding it validates them). ValidationError as the schema's."""
+    if isinstance(node, BaseModel):
+        kind = type(node)
+        changed = {
+            str(part): _revalidated(getattr(node, str(part)), change)
+            if isinstance(change, dict)
+            else change
+            for part, change in changes.items()
+        }
+        if _plain(kind):
+            checked = {name: _field(kind, name).validate_python(v) for name, v in changed.items()}
+            return node.model_copy(update=checked)
+        given = {name: getattr(node, name) for name in kind.model_fields}
+        return kind.model_validate(given | changed)
+    copied: Any = dict(node) if isinstance(node, dict) else list(node)
+    for part, change in changes.items():
+        copied[part] = _revalidated(node[part], change) if isinstance(change, dict) else change
+    return copied
+
+
+@cache
+def _plain(kind: type[BaseModel]) -> bool:
+    """Whether a model validates each field on its own: no validators of its own (model or
+    field validators, which may read other fields) and no post-init step."""
+    found = kind.__pydantic_decorators__
+    own = (found.validators, found.field_validators, found.root_validators, found.model_validators)
+    return not any(own) and kind.model_post_init is BaseModel.model_post_init
+
+
+@cache
+def _field(kind: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    """A validator of one field of a model, as the model validates it (its type, every
+    constraint of its FieldInfo, and the model's configuration)."""
+    info = kind.model_fields[name]
+    annotation: Any = Annotated[info.annotation, info]
+    return TypeAdapter(annotation, config=kind.model_config)
+
+
+def _changed_data(data: dict[str, Any], changes: Sequence[tuple[FieldPath, float]]) -> Any:
+    """A copy of `data` with the changes made."""
+    copied = _copy(data)
+    for path, number in changes:
+        _set(copied, path, number)
+    return copied
 
 
 def _copy(data: Any) -> Any:
@@ -754,11 +839,19 @@ def _copy(data: Any) -> Any:
     return data
 
 
-def _rebuild(data: dict[str, Any], document: Document, seed: int, k: int) -> Instance:
-    """A drawn instance through the schema and the instance's rules (except reachability of
-    floors: a floor out of reach in a draw is an outcome, not an input error)."""
+def _rule_problems(instance: Instance, document: Document) -> list[Problem]:
+    """What the instance's rules find in a draw: every check but the uncertainty section's
+    (removed) and the floors' reachability (a floor out of reach in a draw is an outcome, not
+    an input error)."""
     from planner.validate import CHECKS, check_floor_reachable, check_uncertainty
 
+    skip = (check_floor_reachable, check_uncertainty)
+    return [p for check in CHECKS if check not in skip for p in check(instance, document)]
+
+
+def _rebuild(data: dict[str, Any], document: Document, seed: int, k: int) -> Instance:
+    """A drawn instance from the whole of its data, through the schema and the instance's rules
+    (`_rule_problems`); InputError naming the draw and the seed."""
     fix = (
         "; or make the numbers move together (one parameter with fields and relative: true), "
         "or narrow their distributions"
@@ -772,8 +865,7 @@ def _rebuild(data: dict[str, Any], document: Document, seed: int, k: int) -> Ins
         raise InputError(
             [document.problem(path, message, "narrow the distribution" + fix)]
         ) from None
-    skip = (check_floor_reachable, check_uncertainty)
-    found = [p for check in CHECKS if check not in skip for p in check(instance, document)]
+    found = _rule_problems(instance, document)
     if found:
         raise InputError(
             [
@@ -998,28 +1090,33 @@ def _best(model: Model, solution: Solution) -> Optimum:
 
 
 def _optimum(plan: Plan) -> Optimum:
+    """A draw's best plan: its summary figures, and its units, spend and choices by
+    (intervention, year) and (intervention, option, year), read from the tables' columns."""
     allocation, supply = plan.allocation, plan.supply
+    made = [
+        (str(i), int(y))
+        for i, y in zip(
+            allocation["intervention"].tolist(), allocation["year"].tolist(), strict=True
+        )
+    ]
+    offered = [
+        (str(i), str(o), int(y))
+        for i, o, y in zip(
+            supply["intervention"].tolist(),
+            supply["option"].tolist(),
+            supply["year"].tolist(),
+            strict=True,
+        )
+    ]
     return Optimum(
         status="optimal",
         objective=float(plan.summary["objective"]),
         health=float(plan.summary["health_gain_discounted"]),
         spend=float(plan.summary["total_spend"]),
-        units={
-            (str(r.intervention), int(r.year)): float(r.units)  # type: ignore[arg-type]
-            for r in allocation.itertuples()
-        },
-        spend_by={
-            (str(r.intervention), int(r.year)): float(r.spend)  # type: ignore[arg-type]
-            for r in allocation.itertuples()
-        },
-        chosen={
-            (str(r.intervention), str(r.option), int(r.year)): bool(r.chosen)  # type: ignore[arg-type]
-            for r in supply.itertuples()
-        },
-        option_units={
-            (str(r.intervention), str(r.option), int(r.year)): float(r.units)  # type: ignore[arg-type]
-            for r in supply.itertuples()
-        },
+        units=dict(zip(made, map(float, allocation["units"].tolist()), strict=True)),
+        spend_by=dict(zip(made, map(float, allocation["spend"].tolist()), strict=True)),
+        chosen=dict(zip(offered, map(bool, supply["chosen"].tolist()), strict=True)),
+        option_units=dict(zip(offered, map(float, supply["units"].tolist()), strict=True)),
     )
 
 
@@ -1123,10 +1220,10 @@ SPREAD = ("mean", "sd", "p5", "p50", "p95")
 
 @dataclass(frozen=True)
 class _DrawState:
-    """A sweep process's set-up: the certain instance's data, the warm solver and, where the
-    draws move one model in place, that model (planner/sweep.py Linear)."""
+    """A sweep process's set-up: the certain instance the draws start from, the warm solver
+    and, where the draws move one model in place, that model (planner/sweep.py Linear)."""
 
-    base: dict[str, Any] | None
+    base: Certain | None
     warm: Warm
     linear: Linear | None
 
@@ -1149,7 +1246,7 @@ class _Draws:
     draws: int
 
     def setup(self) -> _DrawState:
-        """The certain data to draw from, and a warm solver whose base is the instance; where
+        """The certain instance to draw from, and a warm solver whose base is the instance; where
         the draws' numbers are affine in the parameters, the model that each draw moves."""
         base = _certain(self.instance) if self.instance.uncertainty is not None else None
         warm = Warm(self.solver, self.time_limit)
@@ -1166,7 +1263,7 @@ class _Draws:
                 warm.solve(model)
         return _DrawState(base, warm, None)
 
-    def _maker(self, base: dict[str, Any]) -> Callable[[npt.NDArray[np.float64]], Model]:
+    def _maker(self, base: Certain) -> Callable[[npt.NDArray[np.float64]], Model]:
         """The model at parameter values x (each parameter's fields set from its value)."""
 
         def make(x: npt.NDArray[np.float64]) -> Model:
