@@ -120,7 +120,8 @@ class _WarmHiGHS(FastHiGHS):
         import highspy
 
         module: Any = highspy
-        scratch = module.Highs()
+        with quiet_stdout():  # the first Highs of a process prints HiGHS's banner
+            scratch = module.Highs()
         scratch.setOptionValue("output_flag", False)
         lp.solverModel = scratch
         self.buildSolverModel(lp)  # the loading of a cold solve: the same order and numbers

@@ -11,6 +11,8 @@ above that, a is bought to its cap (£600) and b with the £400 left (20 units):
 from __future__ import annotations
 
 import filecmp
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -347,3 +349,16 @@ def test_draws_moved_in_place_give_what_building_each_gives() -> None:
         assert [e1.rules[key] for key in e1.rules] == approx([e2.rules[key] for key in e1.rules])
         assert o1 is not None and o2 is not None and o1.status == o2.status
         assert o1.objective == approx(o2.objective) and o1.units == approx(o2.units)
+
+
+def test_draws_solved_by_cbc_print_nothing_from_highs(tmp_path: Path) -> None:
+    # the fit reads the model's numbers through a scratch HiGHS: the first HiGHS of a process
+    # prints a banner on the process's own stdout, which CliRunner would not see
+    command = "import sys; from planner.cli import main; sys.argv[0] = 'planner'; main()"
+    args = ["uncertainty", "--solver", "cbc", "--draws", "4", "--quiet", "--out", "out"]
+    done = subprocess.run(
+        [sys.executable, "-c", command, *args], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "(4 draws, seed 2014, solver cbc, 19 uncertain parameters)" in done.stdout
+    assert "HiGHS" not in done.stdout
