@@ -355,7 +355,8 @@ def test_draws_solved_by_cbc_print_nothing_from_highs(tmp_path: Path) -> None:
     # the fit reads the model's numbers through a scratch HiGHS: the first HiGHS of a process
     # prints a banner on the process's own stdout, which CliRunner would not see
     command = "import sys; from planner.cli import main; sys.argv[0] = 'planner'; main()"
-    args = ["uncertainty", "--solver", "cbc", "--draws", "4", "--quiet", "--out", "out"]
+    path = Path(__file__).resolve().parent.parent / "instances" / "diabetes_lewisham.yaml"
+    args = ["uncertainty", str(path), "--solver", "cbc", "--draws", "4", "--quiet", "--out", "out"]
     done = subprocess.run(
         [sys.executable, "-c", command, *args], cwd=tmp_path, capture_output=True, text=True
     )
