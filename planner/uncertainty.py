@@ -756,7 +756,7 @@ def instance_at(
     due). The instance is equal to the one validated from the whole of the data (`_rebuild`;
     tests/test_draw_validation.py), and every rule then runs on it. A draw the schema or a
     rule refuses is rebuilt from the whole data, so that its error is exactly `_rebuild`'s."""
-    changes = [(path, n) for p, v in zip(parameters, x, strict=True) for path, n in p.values(v)]
+    changes = _changes(parameters, x)
     try:
         drawn: Instance | None = _revalidated(base.instance, _tree(changes))
     except ValidationError:
@@ -767,6 +767,11 @@ def instance_at(
 
 
 Changes = dict[str | int, Any]  # a tree of field paths: part -> its subtree, or the new number
+
+
+def _changes(parameters: Sequence[Parameter], x: Sequence[float]) -> list[tuple[FieldPath, float]]:
+    """The numbers a draw sets: each field path with its number, parameter by parameter."""
+    return [(path, n) for p, v in zip(parameters, x, strict=True) for path, n in p.values(v)]
 
 
 def _tree(changes: Sequence[tuple[FieldPath, float]]) -> Changes:

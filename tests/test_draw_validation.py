@@ -30,6 +30,7 @@ from planner.uncertainty import (
     Parameter,
     _certain,
     _changed_data,
+    _changes,
     _plain,
     _rebuild,
     _revalidated,
@@ -38,7 +39,7 @@ from planner.uncertainty import (
     resolve,
 )
 from tests.conftest import Data, instance, item, outcome, write
-from tests.test_uncertainty import one_intervention, with_uncertainty
+from tests.test_uncertainty import min_units_drawn_above_max, one_intervention, with_uncertainty
 
 DIABETES = Path(__file__).resolve().parent.parent / "instances" / "diabetes_lewisham.yaml"
 
@@ -54,8 +55,7 @@ def whole(
     """The draw validated from the whole of its data: a copy of the certain instance's data with
     the drawn numbers set, through Instance.model_validate and every rule (as before the
     per-change validation)."""
-    changes = [(path, n) for p, v in zip(parameters, x, strict=True) for path, n in p.values(v)]
-    return _rebuild(_changed_data(base.data, changes), document, seed, k)
+    return _rebuild(_changed_data(base.data, _changes(parameters, x)), document, seed, k)
 
 
 def same(a: Any, b: Any, where: str = "instance") -> None:
@@ -246,15 +246,7 @@ def test_a_draw_the_schema_refuses_gets_the_whole_data_error(tmp_path: Path) -> 
 
 
 def test_a_draw_a_rule_refuses_gets_the_whole_data_error(tmp_path: Path) -> None:
-    # min_units uniform on [50, 150] against max_units 120: u = (x - 50) / 100, so a draw is
-    # refused when u > 0.7
-    data = one_intervention()
-    data["interventions"]["a"]["max_units"] = 120
-    data = with_uncertainty(
-        data,
-        seed=3,
-        low={"field": "interventions.a.min_units", "distribution": "range", "low": 50, "high": 150},
-    )
+    data = min_units_drawn_above_max()  # draws of min_units above max_units 120 are refused
     document = planner.load(write(tmp_path, data))
     parameters, base = resolved(document)
     draws = [draw_values(parameters, 3, k)["low"] for k in range(20)]

@@ -376,15 +376,21 @@ def test_no_reoptimise_writes_empty_mix_and_choices(tmp_path: Path) -> None:
     assert "reoptimised,False" in (out / "summary.csv").read_text()
 
 
-def test_a_draw_that_breaks_a_rule_is_named(tmp_path: Path) -> None:
-    # min_units uniform on [50, 150] against max_units 120: a draw above 120 is no instance
+def min_units_drawn_above_max() -> Data:
+    """min_units uniform on [50, 150] (seed 3) against max_units 120: u = (x - 50) / 100, so a
+    draw is refused when u > 0.7."""
     data = one_intervention()
     data["interventions"]["a"]["max_units"] = 120
-    data = with_uncertainty(
+    return with_uncertainty(
         data,
         seed=3,
         low={"field": "interventions.a.min_units", "distribution": "range", "low": 50, "high": 150},
     )
+
+
+def test_a_draw_that_breaks_a_rule_is_named(tmp_path: Path) -> None:
+    # a draw of min_units above max_units 120 is no instance
+    data = min_units_drawn_above_max()
     checked = planner.check_instance(write(tmp_path, data))
     with pytest.raises(planner.InputError) as caught:
         sample(checked, 20)
