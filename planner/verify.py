@@ -1193,37 +1193,15 @@ def _supply_rows(f: Formulation, out: _RowWriter) -> None:
     kinds: tuple[tuple[int, str, Sense], ...] = (
         (0, "option_capacity", "<="), (1, "minimum_volume", ">="), (2, "shared_use", "<=")
     )  # fmt: skip
-    for minor, family, sense in kinds:
-        chosen = rows[minor]
-        lhs = minus(
-            Exprs.columns([r[3] for r in chosen]),
-            Exprs.columns([r[4] for r in chosen]).scale(_floats([r[5] for r in chosen]))
-            if minor < 2
-            else Exprs.columns([r[4] for r in chosen]),
-        )
-        out.add(
-            (9, [r[0] for r in chosen], minor),
-            family,
-            [r[1] for r in chosen],
-            [r[2] for r in chosen],
-            sense,
-            lhs,
-            0.0,
-            [r[6] for r in chosen],
-            [r[7] for r in chosen],
-        )
-    plain = rows[3]
+    for minor, family, sense in kinds:  # left - factor x right (shared use: factor 1)
+        at, subjects, years, left, right, factors, unit_names, whats = _transposed(rows[minor], 8)
+        lhs = minus(Exprs.columns(left), Exprs.columns(right).scale(_floats(factors)))
+        out.add((9, at, minor), family, subjects, years, sense, lhs, 0.0, unit_names, whats)
+    at, subjects, years, used, capacities, unit_names, whats = _transposed(rows[3], 7)
     out.add(
-        (9, [r[0] for r in plain], 0),
-        "option_capacity",
-        [r[1] for r in plain],
-        [r[2] for r in plain],
-        "<=",
-        Exprs.columns([r[3] for r in plain]),
-        [r[4] for r in plain],
-        [r[5] for r in plain],
-        [r[6] for r in plain],
-    )
+        (9, at, 0), "option_capacity", subjects, years, "<=", Exprs.columns(used), capacities,
+        unit_names, whats,
+    )  # fmt: skip
     # per intervention with options and year: one option at most, and supply equal to use
     ons: dict[tuple[str, int], list[int]] = {}
     for (iid, _, year), on in f.chosen.items():
@@ -1246,28 +1224,14 @@ def _supply_rows(f: Formulation, out: _RowWriter) -> None:
                     (position, iid, year, supplied.get((iid, year), []), item.unit,
                      f"units of {item.name} supplied less units used")
                 )  # fmt: skip
+    at, subjects, years, chosen, whats = _transposed(exclusive, 5)
     out.add(
-        (10, [r[0] for r in exclusive], 0),
-        "exclusive_choice",
-        [r[1] for r in exclusive],
-        [r[2] for r in exclusive],
-        "<=",
-        _column_sums([r[3] for r in exclusive]),
-        1.0,
-        "option",
-        [r[4] for r in exclusive],
-    )
-    out.add(
-        (10, [r[0] for r in balance], 1),
-        "supply_balance",
-        [r[1] for r in balance],
-        [r[2] for r in balance],
-        "==",
-        minus(_column_sums([r[3] for r in balance]), f.units.take([r[0] for r in balance])),
-        0.0,
-        [r[4] for r in balance],
-        [r[5] for r in balance],
-    )
+        (10, at, 0), "exclusive_choice", subjects, years, "<=", _column_sums(chosen), 1.0,
+        "option", whats,
+    )  # fmt: skip
+    at, subjects, years, supplying, unit_names, whats = _transposed(balance, 6)
+    lhs = minus(_column_sums(supplying), f.units.take(at))
+    out.add((10, at, 1), "supply_balance", subjects, years, "==", lhs, 0.0, unit_names, whats)
     # shared services: units drawn within capacity when open
     drawing: dict[tuple[str, int], list[int]] = {}
     for (iid, oid, year), units in f.options.items():
@@ -1341,6 +1305,13 @@ def _supply_rows(f: Formulation, out: _RowWriter) -> None:
         [r[5].unit for r in funded],
         [r[6] for r in funded],
     )
+
+
+def _transposed(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """The rows' fields as columns, in order (`width` empty columns when there are no rows)."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(column) for column in zip(*rows, strict=True)]
 
 
 def _column_sums(groups: list[list[int]]) -> Exprs:
