@@ -356,11 +356,8 @@ def compare(
             probes += [_Solve(oid, forced(instance, iid, oid)), _Search(iid, oid)]
     probes += others
 
-    def moved(done: int, total: int) -> None:
-        if progress is not None:
-            progress(STAGE, done, total)
-
     task = _Cases(instance, solver, time_limit)
+    moved = sweep.staged(progress, STAGE)
     done = iter(sweep.run(task, probes, workers=workers, scheduler=scheduler, progress=moved))
     free = _case(next(done))
     decision_rows: list[dict[str, Any]] = []

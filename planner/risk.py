@@ -476,11 +476,8 @@ def build_risk_model(
     reference = build(base)
     master = build(base, families=[])
 
-    def built(done: int, total: int) -> None:
-        if progress is not None:
-            progress(STAGE, done, total)
-
     probes = list(zip(names, scenarios, strict=True))
+    built = sweep.staged(progress, STAGE)
     done = sweep.run(_Scenarios(base), probes, workers=workers, scheduler=scheduler, progress=built)
     models = [model for model, _ in done]
     found = [problem for _, problem in done if problem is not None]

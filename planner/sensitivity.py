@@ -1117,18 +1117,6 @@ def _instance(instance: Instance | str | Path, scenario: str | None) -> Instance
     return validate(load(instance, scenario))
 
 
-def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
-    """A sweep's progress callback that tells `progress` under `stage`."""
-    if progress is None:
-        return None
-    told = progress
-
-    def moved(done: int, total: int) -> None:
-        told(stage, done, total)
-
-    return moved
-
-
 def _grid(low: float, high: float, steps: int, current: float) -> list[float]:
     """`steps` equal steps from low to high, and the current value when it lies between."""
     if not (math.isfinite(low) and math.isfinite(high)) or low >= high:
@@ -1182,7 +1170,7 @@ def envelope_frontier(
     grid = _grid(low, high, steps, 1.0)
     curve = _trace(
         make, 1.0, low, high, grid, solver, time_limit, workers=workers, scheduler=scheduler,
-        progress=_stage(progress, "envelope frontier: the MILP at each grid point"),
+        progress=sweep.staged(progress, "envelope frontier: the MILP at each grid point"),
     )  # fmt: skip
     per = MONEY_SCALE / total if total else math.nan
     unit = objective_unit(inst)
@@ -1231,7 +1219,7 @@ def floor_tradeoff(
     grid = _grid(low, high, steps, level)
     curve = _trace(
         make, level, low, high, grid, solver, time_limit, workers=workers, scheduler=scheduler,
-        progress=_stage(progress, f"floor trade-off ({floor}): the MILP at each grid point"),
+        progress=sweep.staged(progress, f"floor trade-off ({floor}): the MILP at each grid point"),
     )  # fmt: skip
     unit = objective_unit(inst)
     events = inst.outcomes[inst.floors[floor].outcome].unit
@@ -1347,7 +1335,7 @@ def ranges(
     frozen = inst.model_copy(update={"partners": partners})
     probes: list[int | _Item] = [*range(len(model.registry)), *_items(frozen, model, fixed)]
     task = _Ranging(frozen, fixed, solution.objective or 0.0, len(model.registry))
-    stage = _stage(progress, "price and intervention ranges")
+    stage = sweep.staged(progress, "price and intervention ranges")
     found = sweep.run(task, probes, workers=workers, scheduler=scheduler, progress=stage)
     prices = [row for probe, row in zip(probes, found, strict=True) if isinstance(probe, int)]
     items = [row for probe, row in zip(probes, found, strict=True) if not isinstance(probe, int)]

@@ -45,6 +45,21 @@ R = TypeVar("R")
 S = TypeVar("S")
 Vector = npt.NDArray[np.float64]
 Progress = Callable[[int, int], None]  # (probes done, probes in all)
+Staged = Callable[[str, int, int], None]  # (stage, probes done, probes in all): a command's bar
+
+
+def staged(progress: Staged | None, stage: str) -> Progress | None:
+    """A sweep's progress callback that tells a command's `progress` under `stage`."""
+    if progress is None:
+        return None
+    told = progress
+
+    def moved(done: int, total: int) -> None:
+        told(stage, done, total)
+
+    return moved
+
+
 CHUNKS_PER_WORKER = 4  # more chunks than workers: balance, and a progress bar that moves
 
 

@@ -1167,11 +1167,7 @@ def analyse(
         reoptimise_draws, span if instance.uncertainty is not None else None, draws,
     )  # fmt: skip
     stage = "evaluating and re-optimising draws" if reoptimise_draws else "evaluating the plan"
-
-    def moved(done: int, total: int) -> None:
-        if progress is not None:
-            progress(stage, done, total)
-
+    moved = sweep.staged(progress, stage)
     done = sweep.run(task, range(draws), workers=workers, scheduler=scheduler, progress=moved)
     evaluations = [evaluation for evaluation, _ in done]
     optima = [optimum for _, optimum in done if optimum is not None]
