@@ -52,6 +52,18 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def rss_mb() -> float:
+    """Resident set of this process now, in MB (0 where /proc is not there)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
 def _quiet() -> None:
     """Send file descriptor 1 (HiGHS's banner) to /dev/null; results go to a file."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -74,6 +86,7 @@ def worker(method: str, size: int, seed: int, limit: float | None = None) -> dic
     data = national(size, seed)
     out["generate_s"] = time.perf_counter() - start
     out["floor_mb"] = _peak_mb()
+    out["rss_data_mb"] = rss_mb()
     if method == "raw":
         import highspy
 
@@ -82,6 +95,7 @@ def worker(method: str, size: int, seed: int, limit: float | None = None) -> dic
         start = time.perf_counter()
         m = formulate(data)
         out["formulate_s"] = time.perf_counter() - start
+        out["rss_built_mb"] = rss_mb()
         h = to_highs(m)
         if limit is not None:
             h.setOptionValue("time_limit", float(limit))
@@ -127,10 +141,13 @@ def worker(method: str, size: int, seed: int, limit: float | None = None) -> dic
     start = time.perf_counter()
     instance = planner.validate(Document(data=data, instance_file=Path("national.yaml")))
     out["validate_s"] = time.perf_counter() - start
+    out["rss_validated_mb"] = rss_mb()
     start = time.perf_counter()
     model = planner.build(instance)
     out["build_s"] = time.perf_counter() - start
+    out["rss_built_mb"] = rss_mb()
     solution = planner.solve(model, "highs", limit)
+    out["rss_solved_mb"] = rss_mb()
     out["total_s"] = time.perf_counter() - start
     out["solve_s"] = out["total_s"] - out["build_s"]
     out.update(phases)
@@ -151,8 +168,9 @@ def worker(method: str, size: int, seed: int, limit: float | None = None) -> dic
 
 def _time_pulp_phases() -> dict[str, float]:
     """Time PuLP's three steps inside planner.solve (handing the model to HiGHS, HiGHS's run,
-    reading values and duals back into PuLP's variables and rows): the returned dict fills in
-    as they run. Only this benchmark's process is patched."""
+    reading values and duals back into PuLP's variables and rows), and the resident memory
+    after each: the returned dict fills in as they run. Only this benchmark's process is
+    patched."""
     from planner.highs import FastHiGHS  # the class planner.solve runs
 
     phases: dict[str, float] = {"handoff_s": 0.0, "highs_s": 0.0, "pulp_readback_s": 0.0}
@@ -166,6 +184,7 @@ def _time_pulp_phases() -> dict[str, float]:
                 return _original(self, lp)
             finally:
                 phases[_key] += time.perf_counter() - start
+                phases[_key.replace("_s", "_rss_mb")] = rss_mb()  # resident after the step
 
         setattr(FastHiGHS, method, timed)
     return phases

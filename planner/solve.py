@@ -40,7 +40,7 @@ import pulp
 import pulp.apis.coin
 
 from planner.build import Key, Model
-from planner.highs import FastHiGHS
+from planner.highs import FastHiGHS, reported_gap, status_words
 
 # planner/sweep.py: while set, HiGHS runs go to this (mip, time limit) -> backend, a pulp.HiGHS
 # that keeps one model and re-solves it warm, instead of a fresh pulp.HiGHS
@@ -193,11 +193,7 @@ def solve(
         if have_prices
         else {}
     )
-    duals = (
-        {key: flip * float(row.pi or 0.0) for key, (_, row) in model.registry.items()}
-        if have_prices
-        else {}
-    )
+    duals = {key: flip * dual for key, dual in model.registry.duals()} if have_prices else {}
     gap, bound = _gap(model, status, objective, run) if choices else (None, None)
     return Solution(
         status, solver, objective, values, duals, reduced, message, len(choices), gap, bound
@@ -252,6 +248,7 @@ def _run(model: Model, solver: SolverName, time_limit: float | None, mip: bool) 
             backend: Any = warm(mip, time_limit)
         elif solver == "highs":
             backend = FastHiGHS(msg=False, timeLimit=time_limit, mip=mip, gapRel=0.0)
+            backend.release = True  # all is read back: its model and factors go (memory)
         else:
             watchdog = None if time_limit is None else time_limit * 1.1 + WATCHDOG_GRACE
             backend = _WatchedCBC(
@@ -276,29 +273,26 @@ def _run(model: Model, solver: SolverName, time_limit: float | None, mip: bool) 
         bound = None  # no bound proved yet
     if bound is not None and solver == "cbc" and model.problem.objective is not None:
         bound += float(model.problem.objective.constant)  # CBC's log leaves the constant out
-    said = _words(model, solver, stats)
-    return _Run(stats.status, bool(stats.has_solution), bound, said, _highs_gap(model, solver, mip))
+    if isinstance(backend, FastHiGHS) and backend.release:  # what HiGHS said, read in time
+        said = backend.words if backend.words is not None else str(stats.status_str)
+        gap = backend.gap
+    else:
+        said, gap = _words(model, solver, stats), _highs_gap(model, solver, mip)
+    return _Run(stats.status, bool(stats.has_solution), bound, said, gap)
 
 
 def _highs_gap(model: Model, solver: SolverName, mip: bool) -> float | None:
     """The relative gap HiGHS reports for the MILP it just ran; None for CBC or an LP."""
     highs: Any = model.problem.solverModel if solver == "highs" and mip else None
-    try:
-        gap = float(highs.getInfo().mip_gap) if highs is not None else math.nan
-    except Exception:
-        return None
-    return gap if math.isfinite(gap) else None
+    return reported_gap(highs) if highs is not None else None
 
 
 def _words(model: Model, solver: SolverName, stats: Any) -> str:
     """What the solver said about why it stopped, as it said it."""
     if solver == "cbc":
         return str(stats.solver_status or stats.status_str)
-    highs: Any = model.problem.solverModel
-    try:
-        return str(highs.modelStatusToString(highs.getModelStatus()))
-    except Exception:
-        return str(stats.status_str)
+    words = status_words(model.problem.solverModel)
+    return words if words is not None else str(stats.status_str)
 
 
 def _price_with_choices_fixed(
