@@ -11,16 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import planner.deferred  # noqa: F401  (first: defers imports PuLP makes but planner rarely uses)
+import planner.deferred  # first: defers imports PuLP makes but planner rarely uses
 
 # isort: split
-from planner.build import Model, build
-from planner.errors import InputError, NoPlanError, PlannerError, Problem
-from planner.load import Document, load
-from planner.result import Plan, make_plan
-from planner.schema import Instance
-from planner.solve import Solution, SolverName, Status, solve
-from planner.validate import validate
+with planner.deferred.loading():  # garbage collected once, after the pipeline's modules load
+    from planner.build import Model, build
+    from planner.errors import InputError, NoPlanError, PlannerError, Problem
+    from planner.load import Document, load
+    from planner.result import Plan, make_plan
+    from planner.schema import Instance
+    from planner.solve import Solution, SolverName, Status, solve
+    from planner.validate import validate
 
 __version__ = "0.1.0"
 

@@ -7,14 +7,22 @@ imported; PuLP only reads orloge's attributes inside functions, and the first su
 imports the real orloge and hands over to it. (The standard library's LazyLoader does not do
 here: `import orloge` itself reads the module's `__spec__`, which loads it.) This module is
 imported first by planner/__init__.py.
+
+`loading` lets planner/__init__.py load planner's modules (and pandas, PuLP, pydantic...) with
+one pass of Python's cyclic garbage collector instead of a hundred and more: collections during
+those imports scan again and again the tens of thousands of objects they make (modules, classes,
+functions, alive for good).
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
 import importlib.util
 import sys
 import types
+from collections.abc import Iterator
 from typing import Any
 
 DEFERRED = ("orloge",)
@@ -40,3 +48,18 @@ def defer(name: str) -> None:
 
 for _name in DEFERRED:
     defer(_name)
+
+
+@contextlib.contextmanager
+def loading() -> Iterator[None]:
+    """Pause cyclic garbage collection while the block imports modules, then, if it was on,
+    collect the young generations once and resume: what the imports made is scanned once and
+    moves to the oldest generation, instead of being scanned collection after collection."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.collect(1)
+            gc.enable()

@@ -1,9 +1,13 @@
-"""Start-up: imports planner defers (planner/deferred.py) stay deferred, and still work."""
+"""Start-up: imports planner defers (planner/deferred.py) stay deferred, and still work;
+planner's modules load with garbage collection paused, and it is on again afterwards."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
+
+from planner.deferred import loading
 
 
 def _run(code: str) -> str:
@@ -30,3 +34,27 @@ def test_the_deferred_parser_is_the_real_one_at_first_use() -> None:
         "f.__module__.split('.')[0], 'cpsat_logutils' in sys.modules)"
     )
     assert found == "True True orloge True"
+
+
+def test_loading_pauses_collection_and_restores_it() -> None:
+    assert gc.isenabled()
+    with loading():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with loading():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # off before: left off
+    finally:
+        gc.enable()
+
+
+def test_importing_planner_leaves_collection_on_and_collects_cycles() -> None:
+    found = _run(
+        "import gc, weakref, planner\n"
+        "class Node: pass\n"
+        "a, b = Node(), Node(); a.other, b.other = b, a; alive = weakref.ref(a); del a, b\n"
+        "print(gc.isenabled(), gc.collect() > 0, alive() is None)"
+    )
+    assert found == "True True True"
