@@ -421,6 +421,7 @@ def frontier(
         ranges,
         tables,
     )
+    from planner.sweep import processes
 
     try:
         path = instance if instance is not None else default_instance()
@@ -429,7 +430,7 @@ def frontier(
         inputs = [document.instance_file] + ([document.model_file] if document.model_file else [])
         bar, advance = _draw_progress(quiet)
         spread: dict[str, Any] = {"workers": workers, "scheduler": scheduler, "progress": advance}
-        with bar:
+        with bar, processes(workers):  # its two or three sweeps start the processes once
             curve = envelope_frontier(
                 checked, low, high, solver.value, steps=steps, time_limit=time_limit, **spread
             )

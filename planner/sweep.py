@@ -14,15 +14,19 @@ priced) are the same as `planner solve`'s. CBC has no warm start: each probe is 
 
 `run` maps a task over probes: serially, over local processes (`workers`) or on a Dask cluster
 (`scheduler`), in contiguous chunks; each process sets the task up once (builds and solves the
-base) and solves its chunks warm. Results come back in probe order. docs/speed.md says more.
+base) and solves its chunks warm. Results come back in probe order. A command that runs several
+sweeps (`planner frontier --floor`) runs them inside `processes`, so its worker processes start
+(and import planner) once. docs/speed.md says more.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextvars import ContextVar
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -666,6 +670,44 @@ def run[P, R](
     return gathered
 
 
+class _Processes:
+    """Local worker processes, started when a sweep first needs them (spawned: HiGHS's threads
+    do not survive a fork)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+
+    def executor(self) -> Executor:
+        if self.pool is None:
+            import multiprocessing
+
+            context = multiprocessing.get_context("spawn")
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self.pool
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+_PROCESSES: ContextVar[_Processes | None] = ContextVar("planner_processes", default=None)
+
+
+@contextlib.contextmanager
+def processes(workers: int) -> Iterator[None]:
+    """Every local sweep of `workers` processes inside the block runs on one pool, started
+    when the first needs it: each process starts and imports planner once, not once a sweep.
+    The results are the same (each sweep's set-up is still per sweep and per process)."""
+    shared = _Processes(workers)
+    token = _PROCESSES.set(shared)
+    try:
+        yield
+    finally:
+        _PROCESSES.reset(token)
+        shared.close()
+
+
 def _on_processes[P, R](
     task: Task[Any, P, R],
     work: list[_Chunk[P]],
@@ -673,14 +715,29 @@ def _on_processes[P, R](
     total: int,
     progress: Progress | None,
 ) -> list[list[R] | _Failure]:
-    """The chunks over local processes (spawned: HiGHS's threads do not survive a fork)."""
-    import multiprocessing
+    """The chunks over local processes: the block's (`processes`) if it has as many, else a
+    pool of their own for this sweep."""
+    shared = _PROCESSES.get()
+    if shared is not None and shared.workers == workers:
+        return _on_pool(shared.executor(), task, work, total, progress)
+    own = _Processes(min(workers, len(work)))
+    try:
+        return _on_pool(own.executor(), task, work, total, progress)
+    finally:
+        own.close()
 
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(work)), mp_context=context) as pool:
-        futures = {pool.submit(_solve_chunk, task, chunk): i for i, chunk in enumerate(work)}
-        finished = ((futures[f], f.result()) for f in as_completed(futures))
-        return _gather(finished, work, total, progress)
+
+def _on_pool[P, R](
+    pool: Executor,
+    task: Task[Any, P, R],
+    work: list[_Chunk[P]],
+    total: int,
+    progress: Progress | None,
+) -> list[list[R] | _Failure]:
+    """The chunks on `pool`, gathered as they finish."""
+    futures = {pool.submit(_solve_chunk, task, chunk): i for i, chunk in enumerate(work)}
+    finished = ((futures[f], f.result()) for f in as_completed(futures))
+    return _gather(finished, work, total, progress)
 
 
 def _on_dask[P, R](
@@ -736,4 +793,4 @@ def _gather[P, R](
     return [o for o in outcomes if o is not None]
 
 
-__all__ = ["Task", "Warm", "chunks", "run"]
+__all__ = ["Task", "Warm", "chunks", "processes", "run"]

@@ -11,6 +11,7 @@ above that, a is bought to its cap (£600) and b with the £400 left (20 units):
 from __future__ import annotations
 
 import filecmp
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,7 @@ from planner.errors import InputError, PlannerError
 from planner.load import load
 from planner.schema import Instance
 from planner.solve import Solution, SolverName, solve
-from planner.sweep import Linear, Warm, chunks, run
+from planner.sweep import Linear, Warm, chunks, processes, run
 from planner.uncertainty import analyse
 from planner.validate import validate
 from tests.conftest import Data, approx, instance, item, write
@@ -174,6 +175,36 @@ def test_run_keeps_probe_order_and_raises_the_first_error_in_order() -> None:
     assert run(Squares(), list(range(9)), workers=2) == [100 + k * k for k in range(9)]
     with pytest.raises(InputError):
         run(Squares(), [1, 2, -1, 3], workers=2)
+
+
+class Where:
+    """A task for run() that says which process solved each probe, and its set-up."""
+
+    def __init__(self, base: int) -> None:
+        self.base = base
+
+    def setup(self) -> tuple[int, int]:
+        return self.base, os.getpid()
+
+    def __call__(self, state: tuple[int, int], probe: int, /) -> tuple[int, int]:
+        return state[0] + probe, state[1]
+
+
+def test_sweeps_inside_processes_share_one_pool_and_give_the_same_results() -> None:
+    probes = list(range(8))
+    with processes(2):
+        sweeps = [run(Where(base), probes, workers=2) for base in (10, 20, 30)]
+        other = run(Where(40), probes, workers=3)  # another size: a pool of its own
+    for base, found in zip((10, 20, 30), sweeps, strict=True):
+        assert [value for value, _ in found] == [base + k for k in probes]  # its own set-up
+    assert [value for value, _ in other] == [40 + k for k in probes]
+    # three sweeps, two processes in all (a pool each would have started three or more)
+    shared = {pid for found in sweeps for _, pid in found}
+    assert os.getpid() not in shared and 1 <= len(shared) <= 2
+    assert not shared & {pid for _, pid in other}
+    alone = run(Where(10), probes, workers=2)  # outside the block: a pool of its own again
+    assert [value for value, _ in alone] == [value for value, _ in sweeps[0]]
+    assert not shared & {pid for _, pid in alone}
 
 
 # --- the uncertainty command over workers and a Dask cluster ------------------------------------
