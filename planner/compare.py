@@ -27,7 +27,14 @@ from planner import sweep
 from planner.build import Model, build
 from planner.errors import NoPlanError
 from planner.load import load
-from planner.result import Plan, make_plan, named_tables, not_proven_optimal, objective_unit
+from planner.result import (
+    Plan,
+    difference,
+    make_plan,
+    named_tables,
+    not_proven_optimal,
+    objective_unit,
+)
 from planner.schema import Instance
 from planner.solve import Solution, SolverName, Status, solve
 from planner.sweep import Linear, Vector, Warm
@@ -428,7 +435,7 @@ def _value_lost(case: Case, free: Case, maximise: bool) -> float | None:
     """What forcing gives up against free choice, in the objective's unit (never negative)."""
     if case.plan is None or free.plan is None:
         return None
-    gap = float(free.plan.summary["objective"]) - float(case.plan.summary["objective"])
+    gap = difference(free.plan.summary["objective"], case.plan.summary["objective"])
     return max(0.0, gap if maximise else -gap)
 
 
@@ -500,7 +507,7 @@ def _case_row(case: Case, reference: Case) -> dict[str, Any]:
     def change(field: str) -> float | None:
         if plan is None or base is None:
             return None
-        return float(plan.summary[field]) - float(base.summary[field])
+        return difference(plan.summary[field], base.summary[field])
 
     unspent = plan.summary["unspent"] if plan else None
     return {

@@ -72,6 +72,7 @@ MONEY_COLUMNS = {
 }
 PRICE_COLUMNS = {"unit_cost", "unit_price", "break_even_price"}  # money to the penny
 FIXED_DATE = dt.datetime(2000, 1, 1)  # workbook metadata date: the same bytes on every run
+CSV_FLOAT = "%.10g"  # how a float column's values are written, in the CSV files and the workbook
 
 
 class OutputError(PlannerError):
@@ -471,7 +472,7 @@ def write_tables(
         os.chmod(staging, 0o777 & ~umask)
         for name, frame in tables.items():
             safe_csv(frame).to_csv(
-                staging / f"{name}.csv", index=False, float_format="%.10g", lineterminator="\n"
+                staging / f"{name}.csv", index=False, float_format=CSV_FLOAT, lineterminator="\n"
             )
         _write_workbook(tables, staging / workbook, currency, about_rows(facts or {}, inputs))
         (staging / MARKER).write_text(
@@ -581,8 +582,9 @@ def _write_workbook(
             )
             width = max(10, min(60, len(str(column)) + 2))
             sheet.set_column(col, col, width, style)
+            as_csv = pd.api.types.is_float_dtype(frame[column])  # the CSV's float_format applies
             for row, value in enumerate(frame[column].tolist(), start=1):
-                _write_cell(sheet, row, col, value)
+                _write_cell(sheet, row, col, value, as_csv)
         sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
         sheet.freeze_panes(1, 0)
     if about is not None:
@@ -599,11 +601,15 @@ def _write_workbook(
     workbook.close()
 
 
-def _write_cell(sheet: Any, row: int, col: int, value: Any) -> None:
+def _write_cell(sheet: Any, row: int, col: int, value: Any, as_csv: bool = False) -> None:
+    """One cell; with `as_csv`, a float is rounded as the CSV file writes it (CSV_FLOAT), so the
+    workbook and the CSV files hold the same numbers."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return
     if isinstance(value, bool):
         sheet.write_boolean(row, col, value)
+    elif isinstance(value, float) and as_csv:
+        sheet.write_number(row, col, float(CSV_FLOAT % value))
     elif isinstance(value, int | float):
         sheet.write_number(row, col, float(value))
     else:

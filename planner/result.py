@@ -20,7 +20,7 @@ from planner.build import Model
 from planner.errors import NoPlanError
 from planner.schema import Instance
 from planner.solve import Solution, Status
-from planner.verify import verified
+from planner.verify import RELATIVE, verified
 
 TOLERANCE = 1e-6  # a row is binding when its slack is within this share of its bound (or absolute)
 
@@ -97,6 +97,17 @@ class Plan:
 def _clean(value: float) -> float:
     """Solver noise below 1e-9 is zero, and -0.0 is 0.0, so output files are stable."""
     return 0.0 if abs(value) < 1e-9 else float(value)
+
+
+def difference(a: float, b: float, *sizes: float) -> float:
+    """a - b, zero when within verify's tolerance (RELATIVE, a millionth) of the largest of 1,
+    |a|, |b| and `sizes` (the figures a and b were made from): subtracting two large figures
+    leaves their rounding noise, not a change (an envelope of £9,797,412.799999999 less a spend
+    of £9,797,412.80 leaves nothing unspent). verify.py checks the envelope (every rule) with the
+    same share, so `unspent` and `verified` agree on what is noise."""
+    gap = float(a) - float(b)
+    size = max(1.0, abs(a), abs(b), *(abs(s) for s in sizes))
+    return 0.0 if abs(gap) <= RELATIVE * size else gap
 
 
 def _value(expression: pulp.LpAffineExpression | pulp.LpVariable | float) -> float:
@@ -239,7 +250,7 @@ def _summary(
         "health_gain_undiscounted": _clean(sum(by_year[y] for y in years)),
         "total_spend": _clean(spend),
         "total_envelope": envelope if envelope is not None else "",
-        "unspent": _clean(envelope - spend) if envelope is not None else "",
+        "unspent": difference(envelope, spend) if envelope is not None else "",
         "first_year": years[0],
         "last_year": years[-1],
         "discount_rate": instance.discount_rate,
@@ -318,11 +329,11 @@ def _allocation(model: Model, values: Values) -> pd.DataFrame:
                     item.unit,
                     units,
                     item.baseline_units,
-                    _clean(units - item.baseline_units),
+                    difference(units, item.baseline_units),
                     unit_cost,
                     spend,
                     baseline_spend,
-                    _clean(spend - baseline_spend),
+                    difference(spend, baseline_spend),
                     _clean(tranche_health(model, iid, units)),
                     delivered,
                 )
@@ -442,14 +453,16 @@ def _outcomes(model: Model, values: Values) -> pd.DataFrame:
                 outcome.unit,
                 level,
                 outcome.baseline,
-                _clean(level - outcome.baseline),
+                difference(level, outcome.baseline),
             )
             floors = [(fid, f) for fid, f in floors_of.get(oid, []) if f.year in (None, year)]
             if not floors:
                 rows.append((*row, "", "", None, None, False))
             for fid, floor in floors:
                 bound = instance.floor_bound(fid)
-                slack = _clean(bound - level if floor.bound == "upper" else level - bound)
+                slack = (
+                    difference(bound, level) if floor.bound == "upper" else difference(level, bound)
+                )
                 rows.append((*row, fid, floor.bound, bound, slack, _binding(slack, bound)))
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
 
@@ -464,8 +477,10 @@ def _partners(model: Model) -> pd.DataFrame:
         for year in model.years:
             income = _value(model.income[(pid, year)])
             external = _value(model.external_cost[(pid, year)])
-            net_change = _clean((income - external) - (base - base_external))
-            headroom = _clean(net_change + loss) if loss is not None else None
+            net_change = difference(
+                income - external, base - base_external, income, external, base, base_external
+            )
+            headroom = difference(net_change, -loss) if loss is not None else None
             rows.append(
                 (
                     pid,
@@ -473,7 +488,7 @@ def _partners(model: Model) -> pd.DataFrame:
                     year,
                     income,
                     base,
-                    _clean(income - base),
+                    difference(income, base),
                     external,
                     base_external,
                     net_change,
