@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from planner.errors import InputError, NoPlanError, PlannerError, Problem, display_path
 
@@ -33,8 +34,10 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Allocate a shrinking joint pathway budget across interventions, partners and years.",
 )
-console = Console(width=None if sys.stdout.isatty() else 120)
-errors = Console(stderr=True)
+# markup off: text from the input ([/x] in a title, a path) prints as written; planner's own
+# styling asks for markup=True and escapes what it quotes
+console = Console(width=None if sys.stdout.isatty() else 120, markup=False)
+errors = Console(stderr=True, markup=False)
 
 
 class SolverChoice(StrEnum):
@@ -76,7 +79,8 @@ def default_instance() -> Path:
 
 def _fail(exc: PlannerError) -> typer.Exit:
     if isinstance(exc, NoPlanError):
-        errors.print(f"[bold red]No plan[/bold red]: {exc}", highlight=False, soft_wrap=True)
+        text = f"[bold red]No plan[/bold red]: {escape(str(exc))}"
+        errors.print(text, highlight=False, markup=True, soft_wrap=True)
         return typer.Exit(EXIT_STATUS.get(exc.status, 6))
     errors.print(str(exc), highlight=False, markup=False, soft_wrap=True)
     return typer.Exit(EXIT_INPUT)
@@ -508,7 +512,7 @@ def _draw_progress(quiet: bool = False) -> tuple[Progress, Callable[[str, int, i
     )
 
     bar = Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),

@@ -34,14 +34,14 @@ from typing import Any
 
 import pandas as pd
 import pulp
-from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from planner.build import MONEY_SCALE, Key, Model, Rule, affine, build
 from planner.errors import NoPlanError
 from planner.load import load
-from planner.report import money, number
+from planner.report import money, number, terminal_table
 from planner.result import named_tables, no_plan_message
 from planner.schema import Instance
 from planner.solve import SolverName, Status, solve
@@ -763,8 +763,10 @@ def print_diagnosis(diagnosis: Diagnosis, console: Console | None = None) -> Non
     s = diagnosis.summary
     title = s["title"] + (f" — scenario {s['scenario']}" if s["scenario"] else "")
     console.print(
-        f"\n[bold]{title}[/bold]  (diagnosis with {s['solver']}, {s['problem']}: {s['status']})",
+        f"\n[bold]{escape(title)}[/bold]  (diagnosis with {s['solver']}, {s['problem']}: "
+        f"{s['status']})",
         soft_wrap=True,
+        markup=True,
     )
     if not diagnosis.infeasible:
         console.print(str(s.get("message", "")), soft_wrap=True, highlight=False, markup=False)
@@ -786,6 +788,7 @@ def print_diagnosis(diagnosis: Diagnosis, console: Console | None = None) -> Non
             f"No relaxation of {s['relaxable_families']} makes a plan: the conflict below "
             "lies in rules the board cannot relax here.",
             soft_wrap=True,
+            markup=False,
         )
     if len(diagnosis.alternatives):
         table = _table(
@@ -828,7 +831,7 @@ def print_diagnosis(diagnosis: Diagnosis, console: Console | None = None) -> Non
         )
     notes.append(f"Feasibility tests for the conflict: {s['feasibility_tests']}.")
     for note in notes:
-        console.print(note, soft_wrap=True, highlight=False)
+        console.print(note, soft_wrap=True, highlight=False, markup=False)
 
 
 def _count(count: int, noun: str) -> str:
@@ -842,8 +845,6 @@ def _relaxed_by(row: pd.Series, currency: str) -> str:
 
 
 def _table(title: str, columns: Iterable[str], right: set[int]) -> Table:
-    """A board table; the columns at the indices in `right` are right-justified (numbers)."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
-    for index, column in enumerate(columns):
-        table.add_column(column, justify="right" if index in right else "left", overflow="fold")
-    return table
+    """A board table, printed literally; the columns at the indices in `right` are
+    right-justified (numbers)."""
+    return terminal_table(title, columns, right=right, wrap_first=True)

@@ -13,15 +13,18 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import xlsxwriter
 from rich import box
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.markup import escape
+from rich.style import StyleType
 from rich.table import Table
+from rich.text import Text
 
 from planner.errors import PlannerError, display_path
 from planner.result import Plan, not_proven_optimal
@@ -120,17 +123,22 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
     title = f"{s['title']}" + (f" — scenario {s['scenario']}" if s["scenario"] else "")
     problem = f", MILP with {s['yes_no_choices']} yes/no choices" if s["problem"] == "MILP" else ""
     console.print(
-        f"\n[bold]{title}[/bold]  ({s['first_year']}-{s['last_year']}, solver {s['solver']}, "
-        f"{s['status']}{problem})"
+        f"\n[bold]{escape(title)}[/bold]  ({s['first_year']}-{s['last_year']}, solver "
+        f"{s['solver']}, {s['status']}{problem})",
+        markup=True,
     )
     if warning := not_proven_optimal(s):
-        console.print(f"[bold red]{warning}[/bold red]", soft_wrap=True, highlight=False)
+        console.print(
+            f"[bold red]{escape(warning)}[/bold red]", soft_wrap=True, highlight=False, markup=True
+        )
     objective = (
         money(s["objective"], currency)
         if s["objective_kind"] == "min_spend"
         else f"{number(s['objective'], 6)} {s['objective_unit']}"
     )
-    console.print(f"Objective ({s['objective_words']}): [bold]{objective}[/bold]")
+    console.print(
+        f"Objective ({escape(s['objective_words'])}): [bold]{escape(objective)}[/bold]", markup=True
+    )
     envelope = (
         f" of envelope {money(s['total_envelope'], currency)}" if s["total_envelope"] != "" else ""
     )
@@ -167,7 +175,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
                 number(r["level"]),
                 f"{sign} {number(r['bound'])}",
                 number(r["slack"]),
-                "[bold]yes[/bold]" if r["binding"] else "",
+                bold("yes") if r["binding"] else "",
             )
         console.print(table)
 
@@ -184,7 +192,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
                 money(r["income_change"], currency),
                 money(r["net_change"], currency),
                 money(r["max_loss"], currency),
-                "[bold]yes[/bold]" if r["binding"] else "",
+                bold("yes") if r["binding"] else "",
             )
         console.print(table)
 
@@ -201,7 +209,7 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
                           f"{number(r['value_of_relaxing'])} {r['objective_unit']}")  # fmt: skip
         console.print(table)
         if s["problem"] == "MILP":
-            console.print(f"Prices come from {s['prices_from']}.", soft_wrap=True)
+            console.print(f"Prices come from {s['prices_from']}.", soft_wrap=True, markup=False)
     unfunded = plan.reduced_costs[plan.reduced_costs["improvement_needed_per_unit"] > 0]
     if len(unfunded):
         table = terminal_table(
@@ -263,7 +271,7 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
             return ""
         return money(value, currency) if unit == CURRENCY_SYMBOL[currency] else number(value)
 
-    console.print(f"\n[bold]{s['title']}[/bold]  (solver {s['solver']})")
+    console.print(f"\n[bold]{escape(s['title'])}[/bold]  (solver {s['solver']})", markup=True)
     measure = "discounted spend" if unit == CURRENCY_SYMBOL[currency] else unit
     for decision, rows in comparison.decisions.groupby("decision", sort=False):
         free = rows.iloc[0]
@@ -321,11 +329,12 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
     ]
     if stopped:
         console.print(
-            f"[bold red]NOT PROVEN OPTIMAL: {', '.join(stopped)}: the solver stopped at its time "
-            "limit, so these are the best plans it found (status time_limit in the tables); "
-            "allow more time (--time-limit) to prove them optimal.[/bold red]",
+            f"[bold red]NOT PROVEN OPTIMAL: {escape(', '.join(stopped))}: the solver stopped at "
+            "its time limit, so these are the best plans it found (status time_limit in the "
+            "tables); allow more time (--time-limit) to prove them optimal.[/bold red]",
             soft_wrap=True,
             highlight=False,
+            markup=True,
         )
 
 
@@ -347,15 +356,46 @@ def _print_partner_changes(
     console.print(table)
 
 
-def terminal_table(title: str, columns: Iterable[str]) -> Table:
-    """A terminal table in planner's style: the first column left, the others (numbers) right."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
+class LiteralTable(Table):
+    """A rich Table whose text cells print as written: a [bracket] in a name, unit or label from
+    the input is never read as markup. A cell styled on purpose is passed as a rich Text."""
+
+    def add_row(
+        self,
+        *renderables: RenderableType | None,
+        style: StyleType | None = None,
+        end_section: bool = False,
+    ) -> None:
+        """Add a row; each str cell becomes plain Text."""
+        cells = (Text(cell) if isinstance(cell, str) else cell for cell in renderables)
+        super().add_row(*cells, style=style, end_section=end_section)
+
+
+def terminal_table(
+    title: str,
+    columns: Iterable[str],
+    right: Container[int] | None = None,
+    wrap_first: bool = False,
+) -> LiteralTable:
+    """A terminal table in planner's style, its title, headers and cells printed literally: the
+    first column left and unwrapped, the others (numbers) right; or, given `right`, the columns
+    at those indices right and the others left."""
+    table = LiteralTable(title=Text(title, style="bold"), box=box.SIMPLE_HEAD, title_justify="left")
     for index, column in enumerate(columns):
         first = index == 0
+        at_right = index in right if right is not None else not first
         table.add_column(
-            column, justify="left" if first else "right", no_wrap=first, overflow="fold"
+            Text(column),
+            justify="right" if at_right else "left",
+            no_wrap=first and not wrap_first,
+            overflow="fold",
         )
     return table
+
+
+def bold(text: str) -> Text:
+    """`text` in bold, as the markup [bold]text[/bold] prints it (for a table's cell)."""
+    return Text.assemble((text, "bold"))
 
 
 # --- files -----------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from typing import Any, Literal, cast
 import pandas as pd
 import pulp
 from rich.console import Console
+from rich.markup import escape
 
 from planner import sweep
 from planner.build import MONEY_SCALE, Key, Model, Rule, affine, build, objective, row_name
@@ -1024,8 +1025,9 @@ def print_risk(plan: RiskPlan, console: Console | None = None) -> None:
         return f"{number(value, 6)} {unit}"
 
     console.print(
-        f"\n[bold]{s['title']}[/bold]  (risk-aware over {s['scenarios']} equally likely "
-        f"scenarios, solver {s['solver']}, {s['status']}, {s['problem']})"
+        f"\n[bold]{escape(s['title'])}[/bold]  (risk-aware over {s['scenarios']} equally "
+        f"likely scenarios, solver {s['solver']}, {s['status']}, {s['problem']})",
+        markup=True,
     )
     limits = (
         f"; CVaR limits at alpha {s['alpha']:g}: {s['cvar_limits']}" if s["cvar_limits"] else ""
@@ -1035,16 +1037,21 @@ def print_risk(plan: RiskPlan, console: Console | None = None) -> None:
         f"Floors: {s['floors']}{overrides}; partners' stated limits: {s['limits']}; "
         f"envelope: {s['envelope']}{limits}",
         soft_wrap=True,
+        markup=False,
     )
     price = s["price_of_risk_aversion"]
     console.print(
-        f"Expected {s['objective_words']}: risk-aware [bold]{shown(s['objective'])}[/bold]; "
-        f"the deterministic plan on the same scenarios {shown(s['deterministic_objective'])}"
-        + (f"; price of risk-aversion {shown(price)}" if price is not None else ""),
+        f"Expected {escape(s['objective_words'])}: risk-aware "
+        f"[bold]{escape(shown(s['objective']))}[/bold]; the deterministic plan on the same "
+        f"scenarios {escape(shown(s['deterministic_objective']))}"
+        + (f"; price of risk-aversion {escape(shown(price))}" if price is not None else ""),
         soft_wrap=True,
+        markup=True,
     )
     if s["message"]:
-        console.print(f"Deterministic plan: {s['message']}", soft_wrap=True, highlight=False)
+        console.print(
+            f"Deterministic plan: {s['message']}", soft_wrap=True, highlight=False, markup=False
+        )
 
     table = terminal_table(
         "Allocation: units a year",
@@ -1126,7 +1133,8 @@ def print_risk(plan: RiskPlan, console: Console | None = None) -> None:
         console.print(table)
         console.print(
             f"Prices come from {s['prices_from']}, per unit of the expected objective; a rule "
-            "stated in each scenario is worth the sum of its scenarios' prices."
+            "stated in each scenario is worth the sum of its scenarios' prices.",
+            markup=False,
         )
 
 

@@ -1859,18 +1859,15 @@ def print_sensitivity(
     console: Any,
 ) -> None:
     """The frontier, the floor trade-off and the ranges as readable tables."""
-    from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
-    from planner.report import money, number
+    from planner.report import money, number, terminal_table
 
     currency, symbol = instance.currency, instance.currency_symbol
 
     def table(title: str, columns: list[str]) -> Table:
-        out = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style="bold")
-        for k, column in enumerate(columns):
-            out.add_column(column, justify="left" if k == 0 else "right", overflow="fold")
-        return out
+        return terminal_table(title, columns, wrap_first=True)
 
     def value(x: Any, unit: str) -> str:
         if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -1878,7 +1875,8 @@ def print_sensitivity(
         return money(x, currency) if unit == symbol else number(x, 6)
 
     unit = objective_unit(instance)
-    console.print(f"\n[bold]{instance.title or instance.name}[/bold]: sensitivity")
+    title = escape(instance.title or instance.name)
+    console.print(f"\n[bold]{title}[/bold]: sensitivity", markup=True)
     points = table(
         f"Envelope frontier: {unit} against the envelope, every year scaled together "
         "(◆ breakpoint)",

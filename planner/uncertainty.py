@@ -1594,6 +1594,7 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
     """The key tables: parameters, health gain, floors, partners, envelope, rules that may
     break, and (re-optimised) how the mix and the make-or-buy choices move."""
     from rich.console import Console
+    from rich.markup import escape
 
     from planner.report import money, number, terminal_table
 
@@ -1602,9 +1603,10 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
     currency = s["currency"]
     scenario = f" — scenario {s['scenario']}" if s["scenario"] else ""
     console.print(
-        f"\n[bold]{s['title']}{scenario}[/bold]  ({s['draws']} draws, seed {s['seed']}, "
-        f"solver {s['solver']}, {s['parameters']} uncertain parameters)",
+        f"\n[bold]{escape(s['title'] + scenario)}[/bold]  ({s['draws']} draws, seed "
+        f"{s['seed']}, solver {s['solver']}, {s['parameters']} uncertain parameters)",
         soft_wrap=True,
+        markup=True,
     )
     table = terminal_table(
         "Uncertain numbers", ["parameter", "distribution", "point", "spread", "drawn mean"]
