@@ -42,7 +42,7 @@ from planner.build import MONEY_SCALE, Key, Model, Rule, affine, build
 from planner.errors import NoPlanError
 from planner.load import load
 from planner.report import money, number, terminal_table
-from planner.result import named_tables, no_plan_message
+from planner.result import clean, named_tables, no_plan_message
 from planner.schema import Instance
 from planner.solve import SolverName, Status, solve
 from planner.validate import validate
@@ -577,10 +577,6 @@ def action(model: Model, rule: Rule, amount: float) -> tuple[float | None, float
 # --- tables --------------------------------------------------------------------------------
 
 
-def _clean(value: float) -> float:
-    return 0.0 if abs(value) < 1e-9 else float(value)
-
-
 def _relaxation_rows(
     model: Model, found: list[tuple[ElasticRow, float]], weighting: Mapping[int, float]
 ) -> list[dict[str, Any]]:
@@ -598,9 +594,9 @@ def _relaxation_rows(
                 "rule": rule.rule,
                 "unit": rule.unit,
                 "bound": bound,
-                "relaxed_by": _clean(amount),
+                "relaxed_by": clean(amount),
                 "relaxed_bound": relaxed,
-                "points": _clean(points * weighting[row.index]),
+                "points": clean(points * weighting[row.index]),
                 "action": words,
             }
         )
@@ -622,7 +618,7 @@ def _alternative_rows(
             }
         ]
     rows = _relaxation_rows(model, found, weighting)
-    total = _clean(sum(r["points"] for r in rows))
+    total = clean(sum(r["points"] for r in rows))
     return [
         {
             "alternative": words,

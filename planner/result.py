@@ -94,7 +94,7 @@ class Plan:
         return named_tables(self)
 
 
-def _clean(value: float) -> float:
+def clean(value: float) -> float:
     """Solver noise below 1e-9 is zero, and -0.0 is 0.0, so output files are stable."""
     return 0.0 if abs(value) < 1e-9 else float(value)
 
@@ -112,8 +112,8 @@ def difference(a: float, b: float, *sizes: float) -> float:
 
 def _value(expression: pulp.LpAffineExpression | pulp.LpVariable | float) -> float:
     if isinstance(expression, int | float):
-        return _clean(float(expression))
-    return _clean(float(expression.value() or 0.0))
+        return clean(float(expression))
+    return clean(float(expression.value() or 0.0))
 
 
 def _binding(slack: float, bound: float) -> bool:
@@ -174,7 +174,7 @@ def _health_in_year(
         o.health_gain_per_event * (level[(oid, year)] - o.baseline)
         for oid, o in instance.outcomes.items()
     )
-    return _clean(direct + through_outcomes)
+    return clean(direct + through_outcomes)
 
 
 def objective_unit(instance: Instance) -> str:
@@ -242,13 +242,13 @@ def _summary(
         "solver": solution.solver,
         "objective_kind": instance.objective.kind,
         "objective_words": OBJECTIVE_WORDS[instance.objective.kind],
-        "objective": _clean(solution.objective or 0.0),
+        "objective": clean(solution.objective or 0.0),
         "objective_unit": objective_unit(model.instance),
         "health_unit": instance.health_unit,
         "currency": instance.currency,
-        "health_gain_discounted": _clean(health),
-        "health_gain_undiscounted": _clean(sum(by_year[y] for y in years)),
-        "total_spend": _clean(spend),
+        "health_gain_discounted": clean(health),
+        "health_gain_undiscounted": clean(sum(by_year[y] for y in years)),
+        "total_spend": clean(spend),
         "total_envelope": envelope if envelope is not None else "",
         "unspent": difference(envelope, spend) if envelope is not None else "",
         "first_year": years[0],
@@ -291,7 +291,7 @@ def not_proven_optimal(summary: Mapping[str, Any]) -> str:
 def _figure(value: float | None, solution: Solution) -> float | str:
     """A MILP's gap or bound: the number, `unknown` when the solver gave none, empty for an LP."""
     if value is not None:
-        return _clean(value)
+        return clean(value)
     return "unknown" if solution.choices else ""
 
 
@@ -308,12 +308,12 @@ def _allocation(model: Model, values: Values) -> pd.DataFrame:
             units = values.units[(iid, year)]
             if item.supply is None:
                 unit_cost: float | None = item.unit_cost
-                spend = _clean(units * item.unit_cost)
+                spend = clean(units * item.unit_cost)
                 delivered = today
             else:
                 used = _supplied_by(model, iid, through.get((iid, year), []))
-                spend = _clean(sum(cost for _, _, cost in used.values()))
-                unit_cost = _clean(spend / units) if units > TOLERANCE else None
+                spend = clean(sum(cost for _, _, cost in used.values()))
+                unit_cost = clean(spend / units) if units > TOLERANCE else None
                 by_provider: dict[str, float] = {}
                 for who, amount, _ in used.values():
                     by_provider[who] = by_provider.get(who, 0.0) + amount
@@ -334,7 +334,7 @@ def _allocation(model: Model, values: Values) -> pd.DataFrame:
                     spend,
                     baseline_spend,
                     difference(spend, baseline_spend),
-                    _clean(tranche_health(model, iid, units)),
+                    clean(tranche_health(model, iid, units)),
                     delivered,
                 )
             )
@@ -427,7 +427,7 @@ def _shared_services(model: Model) -> pd.DataFrame:
                 "provider": service.provider,
                 "year": year,
                 "open": is_open,
-                "units": _clean(sum(drawn.values())),
+                "units": clean(sum(drawn.values())),
                 "fixed_cost": service.fixed_cost if is_open else 0.0,
                 "setup_cost": service.setup_cost * _value(start) if start else 0.0,
                 "cost": _value(model.service_cost[(sid, year)]),
@@ -543,7 +543,7 @@ def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
 
 
 def _cleaned(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """`_clean` of each value."""
+    """`clean` of each value."""
     return np.where(np.abs(values) < 1e-9, 0.0, values)
 
 
@@ -633,9 +633,9 @@ def _reduced_costs(model: Model, solution: Solution, values: Values) -> pd.DataF
                 continue
             # the cheapest way in: the first tranche, or the best supply option
             costs = [solution.reduced_costs.get(v.name, 0.0) for v in variables]
-            reduced = _clean(max(costs) if model.maximise else min(costs))
+            reduced = clean(max(costs) if model.maximise else min(costs))
             harm = -reduced if model.maximise else reduced  # objective worsening per unit forced in
-            needed = _clean(max(0.0, harm) / instance.discount(year))
+            needed = clean(max(0.0, harm) / instance.discount(year))
             rows.append(
                 {
                     "intervention": iid,

@@ -42,6 +42,8 @@ from planner.result import (
     NOT_CHOSEN,
     OBJECTIVE_WORDS,
     choice_is_off,
+    clean,
+    difference,
     explain_price,
     named_tables,
     no_plan_message,
@@ -768,13 +770,9 @@ def _no_plan(risk: RiskModel, solution: Solution) -> str:
     )
 
 
-def _clean(value: float) -> float:
-    return 0.0 if abs(value) < 1e-9 else float(value)
-
-
 def _mean_of(values: Iterable[float]) -> float:
     items = list(values)
-    return _clean(sum(items) / len(items))
+    return clean(sum(items) / len(items))
 
 
 def _summary(
@@ -792,7 +790,11 @@ def _summary(
     det_objective = _mean_of(j.objective for j in det) if det else None
     price = None
     if det_objective is not None:
-        price = _clean(det_objective - expected if master.maximise else expected - det_objective)
+        price = (
+            difference(det_objective, expected)
+            if master.maximise
+            else difference(expected, det_objective)
+        )
     money = instance.currency_symbol
     summary = {
         "instance": instance.name,
@@ -809,7 +811,7 @@ def _summary(
         "objective_kind": instance.objective.kind,
         "objective_words": OBJECTIVE_WORDS[instance.objective.kind],
         "objective_unit": objective_unit(instance),
-        "objective": _clean(solution.objective or 0.0),
+        "objective": clean(solution.objective or 0.0),
         "expected_health_gain": _mean_of(j.health for j in judged["risk_aware"]),
         "deterministic_status": deterministic.status.value,
         "deterministic_objective": det_objective,
@@ -832,8 +834,8 @@ def _allocation(
     rows = []
     for (iid, year), expression in master.units.items():
         item = master.instance.interventions[iid]
-        units = _clean(_value(expression, values))
-        det = _clean(_value(expression, det_values)) if det_values is not None else None
+        units = clean(_value(expression, values))
+        det = clean(_value(expression, det_values)) if det_values is not None else None
         rows.append(
             {
                 "intervention": iid,
@@ -843,7 +845,7 @@ def _allocation(
                 "baseline_units": item.baseline_units,
                 "units": units,
                 "deterministic_units": det,
-                "difference": _clean(units - det) if det is not None else None,
+                "difference": difference(units, det) if det is not None else None,
             }
         )
     return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
@@ -859,7 +861,7 @@ def _partners(risk: RiskModel, judged: dict[str, list[Judged]]) -> pd.DataFrame:
             limit = risk.cvar_limits.get(pid)
             for year in master.years:
                 losses = [j.losses[(pid, year)] for j in outcomes]
-                tail = _clean(cvar(losses, alpha))
+                tail = clean(cvar(losses, alpha))
                 within = []
                 for j, model in zip(outcomes, risk.scenarios, strict=True):
                     stated, _ = model.instance.partners[pid].limits(model.baseline_income[pid])
@@ -873,7 +875,7 @@ def _partners(risk: RiskModel, judged: dict[str, list[Judged]]) -> pd.DataFrame:
                         "year": year,
                         "expected_loss": _mean_of(losses),
                         "cvar": tail,
-                        "worst_loss": _clean(max(losses)),
+                        "worst_loss": clean(max(losses)),
                         "alpha": alpha,
                         "cvar_limit": limit,
                         "within_cvar_limit": _met(limit - tail, limit)
@@ -908,7 +910,7 @@ def _floors(risk: RiskModel, judged: dict[str, list[Judged]]) -> pd.DataFrame:
                         "mode": risk.settings.mode("outcome_floor", (fid, year)),
                         "expected_bound": _mean_of(bounds),
                         "expected_level": _mean_of(levels),
-                        "worst_level": _clean(worst),
+                        "worst_level": clean(worst),
                         "p_met": _mean_of(float(j.floors_met[(fid, year)]) for j in outcomes),
                     }
                 )
@@ -924,9 +926,9 @@ def _scenario_table(risk: RiskModel, judged: dict[str, list[Judged]]) -> pd.Data
                 {
                     "scenario": label,
                     "plan": plan,
-                    "objective": _clean(j.objective),
-                    "health_gain": _clean(j.health),
-                    "spend": _clean(j.spend),
+                    "objective": clean(j.objective),
+                    "health_gain": clean(j.health),
+                    "spend": clean(j.spend),
                     "envelope": j.envelope,
                     "envelope_met": j.envelope_met,
                     "floors_met": all(j.floors_met.values()),
@@ -941,9 +943,9 @@ def _shadow_prices(master: Model, solution: Solution) -> pd.DataFrame:
     money = master.money()
     rows = []
     for key, (rule, _) in master.registry.items():
-        dual = _clean(solution.duals[key])
+        dual = clean(solution.duals[key])
         change = -dual if rule.sense == ">=" else dual
-        value = _clean((change if master.maximise else -change) * rule.per)
+        value = clean((change if master.maximise else -change) * rule.per)
         family, scenario, own = rule.family, "", rule.key
         if family.endswith(EVERY):
             family, scenario, own = family.removesuffix(EVERY), str(rule.key[-1]), rule.key[:-1]

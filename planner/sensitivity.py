@@ -37,7 +37,13 @@ from planner import sweep
 from planner.build import MONEY_SCALE, Key, Model, Rule, build
 from planner.errors import NoPlanError, PlannerError
 from planner.load import load
-from planner.result import no_plan_message, objective_unit, summary_table, tranche_health
+from planner.result import (
+    clean,
+    no_plan_message,
+    objective_unit,
+    summary_table,
+    tranche_health,
+)
 from planner.schema import Envelope, Instance
 from planner.solve import SolverName, Status, quiet_stdout, solve
 from planner.sweep import Warm
@@ -529,10 +535,10 @@ class _Reader:
                 for oid, o in instance.outcomes.items()
             )
             total += instance.discount(year) * gain
-        return _clean(total)
+        return clean(total)
 
     def total_spend(self, x: Vector) -> float:
-        return _clean(sum(_at(linear, x) for linear in self.spend.values()))
+        return clean(sum(_at(linear, x) for linear in self.spend.values()))
 
     def mix(self, outcome: _Outcome, lower: Vector, upper: Vector) -> _Mix:
         funded = frozenset(k for k, u in self.units(outcome.x).items() if u > TOLERANCE)
@@ -625,14 +631,9 @@ def _figures(value: float, digits: int, scale: float | None = None) -> float:
     an end found to within solver tolerance reads as the number it is."""
     size = abs(value) if scale is None else abs(scale)
     if value == 0 or size == 0 or not math.isfinite(value):
-        return _clean(value)
+        return clean(value)
     decimals = digits - 1 - math.floor(math.log10(size))
-    return _clean(round(value, decimals))
-
-
-def _clean(value: float) -> float:
-    """Solver noise below 1e-9 is zero, and -0.0 is 0.0, so output files are stable."""
-    return 0.0 if abs(value) < 1e-9 else float(value)
+    return clean(round(value, decimals))
 
 
 # --- breakpoints of a parametric LP ----------------------------------------------------------
@@ -1062,7 +1063,7 @@ def _breaks(
                     else min(last.value, start.value),
                     _chord(previous.probes[-2], last) if len(previous.probes) > 1 else None,
                     _chord(start, probes[1]) if len(probes) > 1 else None,
-                    _clean(start.value - last.value),
+                    clean(start.value - last.value),
                     previous.mixes[-1],
                     run.mixes[0],
                     reader.choices_text(dict(previous.config), dict(run.config)),
@@ -1176,10 +1177,10 @@ def envelope_frontier(
     unit = objective_unit(inst)
     slope_unit = f"{unit} per {inst.currency_symbol}{MONEY_SCALE:,.0f} of envelope"
     points, breaks = _tables(curve, grid, per, slope_unit)
-    points.insert(1, "envelope", [_clean(s * total) for s in points["p"]])
+    points.insert(1, "envelope", [clean(s * total) for s in points["p"]])
     points = points.rename(columns={"p": "scale"})
     points.insert(3, "objective_unit", unit)
-    breaks.insert(1, "envelope", [_clean(s * total) for s in breaks["p"]])
+    breaks.insert(1, "envelope", [clean(s * total) for s in breaks["p"]])
     breaks = breaks.rename(columns={"p": "scale"})
     return Frontier(points[FRONTIER_COLUMNS], breaks[FRONTIER_BREAK_COLUMNS])
 
@@ -1246,7 +1247,7 @@ def _tables(
         rows.append(
             {
                 "p": p,
-                "objective": _clean(outcome.objective) if outcome else None,
+                "objective": clean(outcome.objective) if outcome else None,
                 "health_gain": curve.reader.health(outcome.x) if outcome else None,
                 "spend": curve.reader.total_spend(outcome.x) if outcome else None,
                 "status": status,
@@ -1258,7 +1259,7 @@ def _tables(
     )
 
     def slope(value: float | None) -> float | None:
-        return None if value is None else _clean(value * per)
+        return None if value is None else clean(value * per)
 
     break_rows = []
     for b in breaks:
@@ -1266,13 +1267,13 @@ def _tables(
         break_rows.append(
             {
                 "p": round(b.p, 12),
-                "objective": _clean(b.value),
+                "objective": clean(b.value),
                 "health_gain": curve.reader.health(outcome.x) if outcome else None,
                 "kind": b.kind,
                 "slope_before": slope(b.slope_before),
                 "slope_after": slope(b.slope_after),
                 "slope_unit": slope_unit,
-                "jump": _clean(b.jump),
+                "jump": clean(b.jump),
                 **(
                     curve.reader.changes(b.before, b.after)
                     if b.before and b.after
@@ -1449,7 +1450,7 @@ def _price_range(state: _Ranged, i: int) -> dict[str, Any]:
     instance = model.instance
     unit = objective_unit(instance)
     rule, _ = model.registry[lp.rows[i]]
-    dual = _clean(float(base.duals[i]))
+    dual = clean(float(base.duals[i]))
     rhs = rule.rhs
     direction = _Direction(np.zeros(len(lp.rows)), np.zeros(len(lp.columns)), 0.0, {})
     direction.rhs[i] = 1.0
@@ -1459,7 +1460,7 @@ def _price_range(state: _Ranged, i: int) -> dict[str, Any]:
     path.reset()
     lower, upper = (None if e is None else _figures(rhs + e, 9, max(1.0, abs(rhs))) for e in ends)
     change = -dual if rule.sense == ">=" else dual
-    value = _clean((change if model.maximise else -change) * rule.per)
+    value = clean((change if model.maximise else -change) * rule.per)
     return {
         "family": rule.family,
         "constraint": rule.name,
@@ -1468,7 +1469,7 @@ def _price_range(state: _Ranged, i: int) -> dict[str, Any]:
         "rule": rule.rule,
         "sense": rule.sense,
         "unit": rule.unit,
-        "rhs": _clean(rhs),
+        "rhs": clean(rhs),
         "dual": dual,
         "per": rule.per,
         "value_of_relaxing": value,
@@ -1477,10 +1478,10 @@ def _price_range(state: _Ranged, i: int) -> dict[str, Any]:
         "upper_rhs": upper,
         "objective_at_lower": None
         if lower is None
-        else _clean(base.objective + dual * (lower - rhs)),
+        else clean(base.objective + dual * (lower - rhs)),
         "objective_at_upper": None
         if upper is None
-        else _clean(base.objective + dual * (upper - rhs)),
+        else clean(base.objective + dual * (upper - rhs)),
         "explanation": _price_text(instance, rule, rhs, value, lower, upper, unit),
     }
 
@@ -1642,7 +1643,7 @@ def _item_range(state: _Ranged, probe: _Item) -> dict[str, Any]:
         "value": value,
         "lower": lower,
         "upper": upper,
-        "units": _clean(amount),
+        "units": clean(amount),
         "below_lower": below,
         "above_upper": above,
         "explanation": words + held,

@@ -33,7 +33,15 @@ from planner import sweep
 from planner.build import Model, build
 from planner.errors import FieldPath, InputError, PlannerError, Problem, dotted, parse_path
 from planner.load import Document
-from planner.result import TOLERANCE, Plan, health_in_year, make_plan, named_tables
+from planner.result import (
+    TOLERANCE,
+    Plan,
+    clean,
+    difference,
+    health_in_year,
+    make_plan,
+    named_tables,
+)
 from planner.schema import Instance, UncertainParameter
 from planner.solve import Solution, SolverName, Status, solve
 from planner.sweep import Linear, Warm
@@ -985,15 +993,10 @@ class Optimum:
     option_units: dict[tuple[str, str, int], float] | None = None
 
 
-def _clean(value: float) -> float:
-    """As planner.result: solver noise below 1e-9 is zero, -0.0 is 0.0."""
-    return 0.0 if abs(value) < 1e-9 else float(value)
-
-
 def _value(expression: Any) -> float:
     if isinstance(expression, int | float):
-        return _clean(float(expression))
-    return _clean(float(expression.value() or 0.0))
+        return clean(float(expression))
+    return clean(float(expression.value() or 0.0))
 
 
 def _within(shortfall: float, bound: float) -> bool:
@@ -1031,14 +1034,14 @@ def _evaluate_model(values: dict[str, float], model: Model) -> Evaluation:
         for y in years:
             spent = spent + spend[y] if model.carry else spend[y]
             allowed = allowed + model.envelope[y] if model.carry else model.envelope[y]
-            overspend[y] = max(0.0, _clean(spent - allowed))
+            overspend[y] = max(0.0, difference(spent, allowed))
             envelope_met[y] = _within(overspend[y], allowed)
     levels: dict[tuple[str, int], tuple[float, float, bool]] = {}
     for fid, floor in instance.floors.items():
         bound = instance.floor_bound(fid)
         for year in [floor.year] if floor.year is not None else years:
             level = _value(model.level[(floor.outcome, year)])
-            slack = _clean(bound - level if floor.bound == "upper" else level - bound)
+            slack = difference(bound, level) if floor.bound == "upper" else difference(level, bound)
             levels[(fid, year)] = (level, slack, _within(max(0.0, -slack), bound))
     partners: dict[tuple[str, int], tuple[float, float, bool, bool]] = {}
     for pid, partner in instance.partners.items():
@@ -1048,10 +1051,12 @@ def _evaluate_model(values: dict[str, float], model: Model) -> Evaluation:
         for year in years:
             income = _value(model.income[(pid, year)])
             external = _value(model.external_cost[(pid, year)])
-            net = _clean((income - external) - (base - base_external))
+            net = difference(
+                income - external, base - base_external, income, external, base, base_external
+            )
             beyond_loss = loss is not None and not _within(max(0.0, -net - loss), loss)
             beyond_gain = gain is not None and not _within(max(0.0, net - gain), gain)
-            partners[(pid, year)] = (_clean(income - base), net, beyond_loss, beyond_gain)
+            partners[(pid, year)] = (difference(income, base), net, beyond_loss, beyond_gain)
     rules: dict[tuple[str, tuple[str | int, ...]], float] = {}
     for key, (rule, row) in model.registry.items():
         if rule.family == "envelope" and rule.year is not None:
@@ -1064,11 +1069,11 @@ def _evaluate_model(values: dict[str, float], model: Model) -> Evaluation:
             if rule.sense == "<="
             else (max(0.0, -gap) if rule.sense == ">=" else abs(gap))
         )
-        rules[key] = 0.0 if _within(short, rule.rhs) else _clean(short)
+        rules[key] = 0.0 if _within(short, rule.rhs) else clean(short)
     return Evaluation(
         objective=_value(model.problem.objective),
-        health=_clean(sum(instance.discount(y) * health_by_year[y] for y in years)),
-        health_undiscounted=_clean(sum(health_by_year.values())),
+        health=clean(sum(instance.discount(y) * health_by_year[y] for y in years)),
+        health_undiscounted=clean(sum(health_by_year.values())),
         spend=spend,
         envelope_met=envelope_met,
         overspend=overspend,
@@ -1450,7 +1455,7 @@ def _rule_table(run: _Run) -> pd.DataFrame:
                 "rule": rule.rule,
                 "unit": rule.unit,
                 "p_held": _share([v <= 0 for v in short]),
-                "mean_shortfall": _clean(float(np.mean(short))),
+                "mean_shortfall": clean(float(np.mean(short))),
                 "worst_shortfall": max(short),
             }
         )
