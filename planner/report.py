@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import xlsxwriter
 from rich import box
 from rich.console import Console, RenderableType
 from rich.markup import escape
@@ -599,6 +598,8 @@ def _write_workbook(
 ) -> None:
     """One flat, filterable sheet per table, then `about`; money formatted; text is written as
     text (never a formula, whatever it starts with)."""
+    import xlsxwriter  # here: commands that write no workbook never load it
+
     options = {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": False}
     workbook = xlsxwriter.Workbook(str(path), options)
     workbook.set_properties(

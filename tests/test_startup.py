@@ -36,6 +36,14 @@ def test_the_deferred_parser_is_the_real_one_at_first_use() -> None:
     assert found == "True True orloge True"
 
 
+def test_the_cli_loads_no_workbook_library_until_it_writes_one() -> None:
+    found = _run(
+        "import sys, planner.cli, planner.report; "
+        "print(sorted(m for m in ('xlsxwriter', 'openpyxl', 'planner.excel') if m in sys.modules))"
+    )
+    assert found == "[]"
+
+
 def test_loading_pauses_collection_and_restores_it() -> None:
     assert gc.isenabled()
     with loading():
