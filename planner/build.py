@@ -84,28 +84,43 @@ class Registry(MutableMapping[RowKey, tuple[Rule, pulp.LpConstraint]]):
         self._keys: list[RowKey] | None = None  # made on the first pass over the keys
         self._handles: list[Any] = []  # PuLP's constraint handles, fetched on a look-up
 
-    def append(self, rule: Rule, prefix: str, row: int) -> None:
-        """Register `rule`, named row_name(prefix, *rule.key), as row `row` of the problem."""
+    def add(
+        self,
+        family: str,
+        key: Key,
+        prefix: str,
+        sense: Sense,
+        words: str,
+        subject: str,
+        year: int | None,
+        unit: str,
+        per: float,
+        rhs: float,
+        row: int,
+        name: str | None = None,
+    ) -> None:
+        """Register row `row` of the problem: the Rule with these fields, named `name` (None:
+        row_name(prefix, *key), as Model.add names every row)."""
         i = len(self._kind)
         if self._index is not None:
-            if (rule.family, rule.key) in self._index:
-                raise ValueError(f"row {rule.name} is registered twice")
-            self._index[(rule.family, rule.key)] = i
+            if (family, key) in self._index:
+                raise ValueError(f"row {name or row_name(prefix, *key)} is registered twice")
+            self._index[(family, key)] = i
         if self._keys is not None:
-            self._keys.append((rule.family, rule.key))
-        self._kind.append(self._code(rule.family, prefix, rule.sense, rule.unit))
-        self._parts.extend(rule.key)
+            self._keys.append((family, key))
+        self._kind.append(self._code(family, prefix, sense, unit))
+        self._parts.extend(key)
         self._key_end.append(len(self._parts))
         self._words_at.append(len(self._text))
-        self._text += rule.rule.encode("utf-8", "surrogatepass")
+        self._text += words.encode("utf-8", "surrogatepass")
         self._words_end.append(len(self._text))
-        self._subject.append(rule.subject)
-        self._year.append(NO_YEAR if rule.year is None else rule.year)
-        self._per.append(rule.per)
-        self._rhs.append(rule.rhs)
+        self._subject.append(subject)
+        self._year.append(NO_YEAR if year is None else year)
+        self._per.append(per)
+        self._rhs.append(rhs)
         self._row.append(row)
-        if rule.name != row_name(prefix, *rule.key):
-            self._named[i] = rule.name
+        if name is not None and name != row_name(prefix, *key):
+            self._named[i] = name
 
     def _code(self, family: str, prefix: str, sense: Sense, unit: str) -> int:
         kind = (family, prefix, sense, unit)
@@ -156,7 +171,10 @@ class Registry(MutableMapping[RowKey, tuple[Rule, pulp.LpConstraint]]):
         try:
             i = self._position(key)
         except KeyError:
-            self.append(rule, prefix, constraint.id)
+            self.add(
+                rule.family, rule.key, prefix, rule.sense, rule.rule, rule.subject, rule.year,
+                rule.unit, rule.per, rule.rhs, constraint.id, rule.name,
+            )  # fmt: skip
             return
         self._kind[i] = self._code(rule.family, prefix, rule.sense, rule.unit)
         if rule.rule != self.rule(i).rule:
@@ -302,8 +320,10 @@ class Model:
             row = lhs >= rhs
         else:
             row = lhs == rhs
-        meaning = Rule(family, key, name, sense, rule, subject, year, unit, per, float(rhs))
-        self.registry.append(meaning, prefix or family, self.problem.addConstraint(row, name).id)
+        self.registry.add(
+            family, key, prefix or family, sense, rule, subject, year, unit, per, float(rhs),
+            self.problem.addConstraint(row, name).id,
+        )  # fmt: skip
 
     def money(self) -> str:
         return self.instance.currency_symbol
@@ -961,31 +981,30 @@ def add_ramps(model: Model) -> None:
                 if index
                 else pulp.LpAffineExpression.from_constant(item.baseline_units)
             )
-            rows: list[tuple[str, float | None, pulp.LpAffineExpression, float, str]] = [
-                ("ramp_up", ramp.max_increase, now - before, ramp.max_increase or 0.0,
-                 f"grows by at most {ramp.max_increase or 0:,.6g} {unit}"),
-                ("ramp_down", ramp.max_decrease, before - now, ramp.max_decrease or 0.0,
-                 f"shrinks by at most {ramp.max_decrease or 0:,.6g} {unit}"),
-                ("ramp_up_share", ramp.max_increase_share,
-                 now - (1 + (ramp.max_increase_share or 0.0)) * before, 0.0,
-                 f"grows by at most {ramp.max_increase_share or 0:.0%}"),
-                ("ramp_down_share", ramp.max_decrease_share,
-                 (1 - (ramp.max_decrease_share or 0.0)) * before - now, 0.0,
-                 f"shrinks by at most {ramp.max_decrease_share or 0:.0%}"),
-            ]  # fmt: skip
-            for family, given, lhs, bound, words in rows:
-                if given is not None:
-                    model.add(
-                        family,
-                        (iid, year),
-                        "<=",
-                        f"{item.name} {words} into {year}",
-                        lhs,
-                        bound,
-                        subject=iid,
-                        year=year,
-                        unit=unit,
-                    )
+            rows: list[tuple[str, pulp.LpAffineExpression, float, str]] = []  # the ramps given
+            if (up := ramp.max_increase) is not None:
+                rows.append(("ramp_up", now - before, up, f"grows by at most {up:,.6g} {unit}"))
+            if (down := ramp.max_decrease) is not None:
+                words = f"shrinks by at most {down:,.6g} {unit}"
+                rows.append(("ramp_down", before - now, down, words))
+            if (share := ramp.max_increase_share) is not None:
+                words = f"grows by at most {share:.0%}"
+                rows.append(("ramp_up_share", now - (1 + share) * before, 0.0, words))
+            if (share := ramp.max_decrease_share) is not None:
+                words = f"shrinks by at most {share:.0%}"
+                rows.append(("ramp_down_share", (1 - share) * before - now, 0.0, words))
+            for family, lhs, bound, words in rows:
+                model.add(
+                    family,
+                    (iid, year),
+                    "<=",
+                    f"{item.name} {words} into {year}",
+                    lhs,
+                    bound,
+                    subject=iid,
+                    year=year,
+                    unit=unit,
+                )
 
 
 def add_supply_options(model: Model) -> None:
