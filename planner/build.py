@@ -398,6 +398,9 @@ def build(instance: Instance, families: Sequence[Callable[[Model], None]] | None
     years = instance.plan_years
     choices = _choice_variables(instance, problem)
 
+    through_options: dict[tuple[str, int], list[pulp.LpVariable]] = {}  # (iid, year), in order
+    for (iid, _, year), variable in choices.options.items():
+        through_options.setdefault((iid, year), []).append(variable)
     unit_variables: dict[tuple[str, int], list[pulp.LpVariable]] = {}
     units: dict[tuple[str, int], pulp.LpAffineExpression] = {}
     health_terms: dict[int, list[tuple[pulp.LpVariable, float]]] = {year: [] for year in years}
@@ -412,9 +415,7 @@ def build(instance: Instance, families: Sequence[Callable[[Model], None]] | None
                 ]
                 gains = [t.health_gain for t in item.tranches]
             elif item.supply is not None:
-                variables = [
-                    v for (i, _, y), v in choices.options.items() if i == iid and y == year
-                ]
+                variables = through_options.get((iid, year), [])
                 gains = [item.health_gain] * len(variables)
             else:
                 variables = [problem.add_variable(row_name("units", iid, year), 0, None)]
