@@ -320,9 +320,14 @@ class Model:
             row = lhs >= rhs
         else:
             row = lhs == rhs
+        constraint = self.problem.addConstraint(row)
+        # named as PuLP's addConstraint(row, name) names it, which passes every name through
+        # str.translate (4 us a row, half its cost); an identifier has none of the characters
+        # it replaces, so only another name goes through it
+        constraint.name = name if name.isidentifier() else name.translate(row.trans)
         self.registry.add(
             family, key, prefix or family, sense, rule, subject, year, unit, per, float(rhs),
-            self.problem.addConstraint(row, name).id,
+            constraint.id,
         )  # fmt: skip
 
     def money(self) -> str:
