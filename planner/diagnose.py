@@ -209,7 +209,7 @@ def check_families(families: Iterable[str] | None) -> list[str]:
 
 def check_weights(weights: Mapping[str, float] | None, model: Model) -> None:
     """ValueError unless every key is a relaxable family or a row name and every weight > 0."""
-    names = {rule.name for rule, _ in model.registry.values()}
+    names = {rule.name for rule in model.registry.rules()}
     for key, value in (weights or {}).items():
         if key not in (*RELAXABLE, *OPTIONAL) and key not in names:
             raise ValueError(f"weight for {key!r}: not a relaxable rule family nor a row name")

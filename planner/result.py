@@ -503,7 +503,7 @@ def _partners(model: Model) -> pd.DataFrame:
 def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
     unit = objective_unit(model.instance)
     keys = list(model.registry)
-    rules = [rule for rule, _ in model.registry.values()]
+    rules = list(model.registry.rules())
     duals = _cleaned(np.fromiter((solution.duals[key] for key in keys), float, len(keys)))
     per = [rule.per for rule in rules]
     lowered = np.array([rule.sense == ">=" for rule in rules], dtype=bool)

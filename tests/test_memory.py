@@ -71,7 +71,7 @@ def test_registry_reads_back_every_rule_as_written(tmp_path: Path) -> None:
     for key, (rule, row) in registry.items():
         assert registry[key][0] == rule
         assert row.name == rule.name
-    assert [rule for rule, _ in registry.values()] == list(registry.rules())
+    assert [rule for rule, _ in registry.values()] == list(registry.rules())  # no handles made
     assert len(registry) == model.problem.numConstraints() == 4
 
 
