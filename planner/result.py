@@ -110,6 +110,19 @@ def difference(a: float, b: float, *sizes: float) -> float:
     return 0.0 if abs(gap) <= RELATIVE * size else gap
 
 
+def floor_slack(upper: bool, bound: float, level: float) -> float:
+    """How far an outcome's level is inside its floor's bound (negative: beyond it); noise is
+    made 0."""
+    return difference(bound, level) if upper else difference(level, bound)
+
+
+def net_change(income: float, external: float, base: float, base_external: float) -> float:
+    """A partner's net change against its baseline: income less the costs it bears elsewhere,
+    against the same at baseline (noise relative to all four figures made 0)."""
+    now, then = income - external, base - base_external
+    return difference(now, then, income, external, base, base_external)
+
+
 def _value(expression: pulp.LpAffineExpression | pulp.LpVariable | float) -> float:
     if isinstance(expression, int | float):
         return clean(float(expression))
@@ -460,9 +473,7 @@ def _outcomes(model: Model, values: Values) -> pd.DataFrame:
                 rows.append((*row, "", "", None, None, False))
             for fid, floor in floors:
                 bound = instance.floor_bound(fid)
-                slack = (
-                    difference(bound, level) if floor.bound == "upper" else difference(level, bound)
-                )
+                slack = floor_slack(floor.bound == "upper", bound, level)
                 rows.append((*row, fid, floor.bound, bound, slack, _binding(slack, bound)))
     return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
 
@@ -477,10 +488,8 @@ def _partners(model: Model) -> pd.DataFrame:
         for year in model.years:
             income = _value(model.income[(pid, year)])
             external = _value(model.external_cost[(pid, year)])
-            net_change = difference(
-                income - external, base - base_external, income, external, base, base_external
-            )
-            headroom = difference(net_change, -loss) if loss is not None else None
+            net = net_change(income, external, base, base_external)
+            headroom = difference(net, -loss) if loss is not None else None
             rows.append(
                 (
                     pid,
@@ -491,7 +500,7 @@ def _partners(model: Model) -> pd.DataFrame:
                     difference(income, base),
                     external,
                     base_external,
-                    net_change,
+                    net,
                     loss,
                     headroom,
                     headroom is not None and _binding(headroom, loss or 0.0),

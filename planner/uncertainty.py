@@ -38,9 +38,11 @@ from planner.result import (
     Plan,
     clean,
     difference,
+    floor_slack,
     health_in_year,
     make_plan,
     named_tables,
+    net_change,
 )
 from planner.schema import Instance, UncertainParameter
 from planner.solve import Solution, SolverName, Status, solve
@@ -1041,7 +1043,7 @@ def _evaluate_model(values: dict[str, float], model: Model) -> Evaluation:
         bound = instance.floor_bound(fid)
         for year in [floor.year] if floor.year is not None else years:
             level = _value(model.level[(floor.outcome, year)])
-            slack = difference(bound, level) if floor.bound == "upper" else difference(level, bound)
+            slack = floor_slack(floor.bound == "upper", bound, level)
             levels[(fid, year)] = (level, slack, _within(max(0.0, -slack), bound))
     partners: dict[tuple[str, int], tuple[float, float, bool, bool]] = {}
     for pid, partner in instance.partners.items():
@@ -1051,9 +1053,7 @@ def _evaluate_model(values: dict[str, float], model: Model) -> Evaluation:
         for year in years:
             income = _value(model.income[(pid, year)])
             external = _value(model.external_cost[(pid, year)])
-            net = difference(
-                income - external, base - base_external, income, external, base, base_external
-            )
+            net = net_change(income, external, base, base_external)
             beyond_loss = loss is not None and not _within(max(0.0, -net - loss), loss)
             beyond_gain = gain is not None and not _within(max(0.0, net - gain), gain)
             partners[(pid, year)] = (difference(income, base), net, beyond_loss, beyond_gain)
