@@ -14,6 +14,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from planner import distributions
 from planner.errors import FieldPath, InputError, Problem
 from planner.load import Document
 from planner.schema import Instance, Intervention, SupplyOption
@@ -996,9 +997,7 @@ def check_listed_once(instance: Instance, document: Document) -> list[Problem]:
 def check_uncertainty(instance: Instance, document: Document) -> list[Problem]:
     """Each uncertain parameter names real numbers of the plan (each at most once), and its
     distribution's numbers fit its kind, the field's value and the field's domain."""
-    from planner.uncertainty import problems
-
-    return problems(instance, document)
+    return distributions.problems(instance, document)
 
 
 CHECKS: list[Check] = [
