@@ -1,12 +1,15 @@
 """Report: a plan's tables for people (terminal) and for files (CSV and one Excel workbook).
 
-Reads only the Plan's DataFrames. Files are written into a temporary folder first and moved into
-place whole, so an output folder holds a complete set or nothing new; a folder planner did not
-write is never replaced, and neither is one that holds an input file.
+Reads only the Plan's tables (planner.table.Table; the DataFrames of other commands are written
+as Tables too, so every CSV file is written one way, without pandas). Files are written into a
+temporary folder first and moved into place whole, so an output folder holds a complete set or
+nothing new; a folder planner did not write is never replaced, and neither is one that holds an
+input file.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import math
@@ -17,20 +20,22 @@ from collections.abc import Container, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich import box
+from rich import table as rich
 from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.style import StyleType
-from rich.table import Table
 from rich.text import Text
 
 from planner.errors import PlannerError, display_path
 from planner.result import Plan, not_proven_optimal
 from planner.schema import CURRENCY_SYMBOL
+from planner.table import Kind, Table
 from planner.verify import summary_line
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from planner.compare import Comparison
 
 MARKER = ".planner-output"
@@ -145,28 +150,32 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
     if s.get("verified"):
         console.print(summary_line(s), soft_wrap=True, highlight=False, markup=False)
 
-    years = sorted(plan.allocation["year"].unique())
+    allocation = plan.data["allocation"]
+    years = sorted(set(allocation.column("year")))
     table = terminal_table(
         "Allocation: units a year (baseline → plan)",
         ["intervention", "unit", "baseline", *map(str, years), f"spend {years[-1]}"],
     )
-    for _, rows in plan.allocation.groupby("intervention", sort=False):
-        first = rows.iloc[0]
+    by_intervention: dict[Any, list[dict[str, Any]]] = {}
+    for r in allocation.records():
+        by_intervention.setdefault(r["intervention"], []).append(r)
+    for rows in by_intervention.values():
+        first = rows[0]
         table.add_row(
             str(first["intervention"]),
             str(first["unit"]),
             number(first["baseline_units"]),
-            *(number(u) for u in rows["units"]),
-            money(rows.iloc[-1]["spend"], currency),
+            *(number(r["units"]) for r in rows),
+            money(rows[-1]["spend"], currency),
         )
     console.print(table)
 
-    floors = plan.outcomes[plan.outcomes["floor"] != ""]
-    if len(floors):
+    floors = [r for r in plan.data["outcomes"].records() if r["floor"] != ""]
+    if floors:
         table = terminal_table(
             "Outcomes against floors", ["floor", "year", "level", "bound", "slack", "binding"]
         )
-        for _, r in floors.iterrows():
+        for r in floors:
             sign = "≤" if r["bound_type"] == "upper" else "≥"
             table.add_row(
                 str(r["floor"]),
@@ -178,12 +187,13 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
             )
         console.print(table)
 
-    if len(plan.partners):
+    partners = plan.data["partners"]
+    if len(partners):
         table = terminal_table(
             "Partners: income against baseline and risk limit",
             ["partner", "year", "income", "change", "net change", "max loss", "binding"],
         )
-        for _, r in plan.partners.iterrows():
+        for r in partners.records():
             table.add_row(
                 str(r["partner"]),
                 str(r["year"]),
@@ -196,26 +206,28 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
         console.print(table)
 
     _print_supply(plan, console, currency)
-    priced = plan.shadow_prices[plan.shadow_prices["binding"].astype(bool)]
-    if len(priced):
+    priced = list(plan.data["shadow_prices"].records(where="binding"))
+    if priced:
         table = terminal_table(
             "Shadow prices: what relaxing each binding rule is worth",
             ["rule", "subject", "year", "relaxed by", "worth"],
         )
-        for _, r in priced.iterrows():
+        for r in priced:
             step = money(r["per"], currency) if r["per"] != 1 else f"1 {r['unit']}"
             table.add_row(str(r["family"]), str(r["subject"]), str(r["year"]), step,
                           f"{number(r['value_of_relaxing'])} {r['objective_unit']}")  # fmt: skip
         console.print(table)
         if s["problem"] == "MILP":
             console.print(f"Prices come from {s['prices_from']}.", soft_wrap=True, markup=False)
-    unfunded = plan.reduced_costs[plan.reduced_costs["improvement_needed_per_unit"] > 0]
-    if len(unfunded):
+    unfunded = [
+        r for r in plan.data["reduced_costs"].records() if r["improvement_needed_per_unit"] > 0
+    ]
+    if unfunded:
         table = terminal_table(
             "Unfunded interventions: what it would take to enter",
             ["intervention", "year", "to enter, per unit"],
         )
-        for _, r in unfunded.iterrows():
+        for r in unfunded:
             needed = f"{number(r['improvement_needed_per_unit'])} {r['improvement_unit']}"
             table.add_row(str(r["intervention"]), str(r["year"]), needed)
         console.print(table)
@@ -223,14 +235,14 @@ def print_plan(plan: Plan, console: Console | None = None) -> None:
 
 def _print_supply(plan: Plan, console: Console, currency: str) -> None:
     """Who supplies each make-or-buy intervention each year, and the shared services opened."""
-    used = plan.supply[plan.supply["chosen"].astype(bool)]
-    if len(used):
+    used = list(plan.data["supply"].records(where="chosen"))
+    if used:
         table = terminal_table(
             "Make or buy: options used",
             ["intervention", "option", "provider", "year", "units", "unit price", "fixed + set-up",
              "cost"],
         )  # fmt: skip
-        for _, r in used.iterrows():
+        for r in used:
             table.add_row(
                 str(r["intervention"]),
                 str(r["option"]),
@@ -242,12 +254,12 @@ def _print_supply(plan: Plan, console: Console, currency: str) -> None:
                 money(r["cost"], currency),
             )
         console.print(table)
-    opened = plan.shared_services[plan.shared_services["open"].astype(bool)]
-    if len(opened):
+    opened = list(plan.data["shared_services"].records(where="open"))
+    if opened:
         table = terminal_table(
             "Shared services open", ["service", "host", "year", "units", "cost", "used by"]
         )
-        for _, r in opened.iterrows():
+        for r in opened:
             row = [r["service"], r["provider"], r["year"], number(r["units"])]
             table.add_row(*map(str, row), money(r["cost"], currency), str(r["users"]))
         console.print(table)
@@ -355,7 +367,7 @@ def _print_partner_changes(
     console.print(table)
 
 
-class LiteralTable(Table):
+class LiteralTable(rich.Table):
     """A rich Table whose text cells print as written: a [bracket] in a name, unit or label from
     the input is never read as markup. A cell styled on purpose is passed as a rich Text."""
 
@@ -486,7 +498,7 @@ def write_outputs(plan: Plan, out_dir: str | Path, inputs: Iterable[Path] = ()) 
 
 
 def write_tables(
-    tables: dict[str, pd.DataFrame],
+    tables: Mapping[str, Table | pd.DataFrame],
     out_dir: str | Path,
     workbook: str,
     currency: str,
@@ -509,11 +521,10 @@ def write_tables(
     os.umask(umask)
     try:
         os.chmod(staging, 0o777 & ~umask)
-        for name, frame in tables.items():
-            safe_csv(frame).to_csv(
-                staging / f"{name}.csv", index=False, float_format=CSV_FLOAT, lineterminator="\n"
-            )
-        _write_workbook(tables, staging / workbook, currency, about_rows(facts or {}, inputs))
+        plain = {name: as_table(table) for name, table in tables.items()}
+        for name, table in plain.items():
+            write_csv(table, staging / f"{name}.csv")
+        _write_workbook(plain, staging / workbook, currency, about_rows(facts or {}, inputs))
         (staging / MARKER).write_text(
             "written by planner; this folder is replaced on the next run\n"
         )
@@ -573,25 +584,44 @@ def _swap_into_place(staging: Path, target: Path) -> None:
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as a formula
 
 
-def safe_csv(frame: pd.DataFrame) -> pd.DataFrame:
-    """The table with each text value that starts like a formula (=, +, -, @, tab, carriage
-    return) prefixed with an apostrophe, so that a spreadsheet opening the CSV shows the text
-    and never runs it; numbers are untouched."""
+def as_table(table: Table | pd.DataFrame) -> Table:
+    """A table to write: a Table as it is, a DataFrame's columns as one."""
+    return table if isinstance(table, Table) else Table.of_frame(table)
 
-    def guard(value: Any) -> Any:
-        return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
-    text = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if not text:
-        return frame
-    safe = frame.copy()
-    for column in text:
-        safe[column] = frame[column].map(guard)
-    return safe
+def write_csv(table: Table, path: Path) -> None:
+    """A table as CSV, as pandas writes it (no index, floats as CSV_FLOAT, a missing value
+    empty), with each text value that starts like a formula (=, +, -, @, tab, carriage return)
+    prefixed with an apostrophe, so that a spreadsheet opening the file shows the text and never
+    runs it; numbers are untouched."""
+    texts = [
+        _csv_texts(values, kind) for values, kind in zip(table.columns, table.kinds, strict=True)
+    ]
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(table.names)
+        writer.writerows(zip(*texts, strict=True))
+
+
+def _csv_texts(values: list[Any], kind: Kind) -> list[str]:
+    """A column's values as the CSV file writes them."""
+    if kind == "float":
+        return ["" if v != v else CSV_FLOAT % v for v in values]
+    if kind in ("int", "bool"):
+        return [str(v) for v in values]
+    return ["" if _missing(v) else _unformula(v) if isinstance(v, str) else str(v) for v in values]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _unformula(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _write_workbook(
-    tables: dict[str, pd.DataFrame],
+    tables: dict[str, Table],
     path: Path,
     currency: str,
     about: list[tuple[str, Any, str]] | None = None,
@@ -610,10 +640,12 @@ def _write_workbook(
     money_format = workbook.add_format({"num_format": f"{symbol}#,##0;-{symbol}#,##0"})
     price_format = workbook.add_format({"num_format": f"{symbol}#,##0.00;-{symbol}#,##0.00"})
     figure = workbook.add_format({"num_format": "#,##0.######"})
-    for name, frame in tables.items():
+    for name, table in tables.items():
         sheet = workbook.add_worksheet(name)
-        for col, column in enumerate(frame.columns):
-            sheet.write_string(0, col, str(column), header)
+        for col, (column, kind, cells) in enumerate(
+            zip(table.names, table.kinds, table.columns, strict=True)
+        ):
+            sheet.write_string(0, col, column, header)
             style = (
                 money_format
                 if column in MONEY_COLUMNS
@@ -621,12 +653,12 @@ def _write_workbook(
                 if column in PRICE_COLUMNS
                 else figure
             )
-            width = max(10, min(60, len(str(column)) + 2))
+            width = max(10, min(60, len(column) + 2))
             sheet.set_column(col, col, width, style)
-            as_csv = pd.api.types.is_float_dtype(frame[column])  # the CSV's float_format applies
-            for row, value in enumerate(frame[column].tolist(), start=1):
+            as_csv = kind == "float"  # rounded as the CSV file writes it
+            for row, value in enumerate(cells, start=1):
                 _write_cell(sheet, row, col, value, as_csv)
-        sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
+        sheet.autofilter(0, 0, max(len(table), 1), max(len(table.names) - 1, 0))
         sheet.freeze_panes(1, 0)
     if about is not None:
         sheet = workbook.add_worksheet("about")
@@ -645,7 +677,7 @@ def _write_workbook(
 def _write_cell(sheet: Any, row: int, col: int, value: Any, as_csv: bool = False) -> None:
     """One cell; with `as_csv`, a float is rounded as the CSV file writes it (CSV_FLOAT), so the
     workbook and the CSV files hold the same numbers."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return
     if isinstance(value, bool):
         sheet.write_boolean(row, col, value)

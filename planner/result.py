@@ -1,26 +1,32 @@
-"""Result: a solution with a plan as tidy pandas DataFrames with a stable, documented schema.
+"""Result: a solution with a plan as tidy tables with a stable, documented schema.
 
 An optimal solution becomes a Plan, and so does a MILP's best plan found before its time limit
 (status time_limit, `proven_optimal` no); anything else raises NoPlanError. Every KPI is computed
-here once, and reports read only these tables (docs/results.md lists their columns).
+here once, and reports read only these tables (docs/results.md lists their columns). The
+tables are made as planner.table.Tables (plain Python values), and each is a pandas DataFrame as
+an attribute of the Plan when first read: `planner solve` never imports pandas.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 import pulp
 
 from planner.build import Model
 from planner.errors import NoPlanError
 from planner.schema import Instance
 from planner.solve import Solution, Status
+from planner.table import Table
 from planner.verify import RELATIVE, verified
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TOLERANCE = 1e-6  # a row is binding when its slack is within this share of its bound (or absolute)
 
@@ -59,16 +65,16 @@ OBJECTIVE_WORDS = {
 }
 
 
-def summary_table(summary: Mapping[str, Any]) -> pd.DataFrame:
+def summary_table(summary: Mapping[str, Any]) -> Table:
     """A summary as a two-column table: field, value."""
-    return pd.DataFrame({"field": list(summary), "value": list(summary.values())})
+    return Table.of_columns(("field", "value"), (list(summary), list(summary.values())))
 
 
 def named_tables(result: Any) -> dict[str, pd.DataFrame]:
     """The tables of a result dataclass (a `summary` dict, then DataFrame fields), by field name
     in field order, the summary first as a two-column table: what every command writes."""
     return {
-        item.name: summary_table(result.summary)
+        item.name: summary_table(result.summary).frame()
         if item.name == "summary"
         else getattr(result, item.name)
         for item in fields(result)
@@ -77,21 +83,62 @@ def named_tables(result: Any) -> dict[str, pd.DataFrame]:
 
 @dataclass(frozen=True)
 class Plan:
-    """A plan and its explanation, as DataFrames: optimal, or (summary `proven_optimal` no) the
-    best plan a MILP found before its time limit."""
+    """A plan and its explanation: optimal, or (summary `proven_optimal` no) the best plan a
+    MILP found before its time limit. `data` holds its tables by name (allocation, outcomes,
+    partners, shadow_prices, reduced_costs, supply, shared_services); each is a DataFrame as
+    the attribute of its name (plan.allocation...), made when first read."""
 
     summary: dict[str, Any]
-    allocation: pd.DataFrame
-    outcomes: pd.DataFrame
-    partners: pd.DataFrame
-    shadow_prices: pd.DataFrame
-    reduced_costs: pd.DataFrame
-    supply: pd.DataFrame
-    shared_services: pd.DataFrame
+    data: dict[str, Table]
 
-    def tables(self) -> dict[str, pd.DataFrame]:
+    def tables(self) -> dict[str, Table]:
         """Every table by name, the summary as a two-column table first."""
-        return named_tables(self)
+        return {"summary": summary_table(self.summary), **self.data}
+
+    def with_tables(self, **frames: pd.DataFrame) -> Plan:
+        """A copy with the named tables replaced by these DataFrames: an edited plan, to check
+        with planner.verify."""
+        if unknown := sorted(set(frames) - set(self.data)):
+            raise TypeError(
+                f"a plan has no table {', '.join(unknown)}; its tables: {list(self.data)}"
+            )
+        replaced = {name: Table.of_frame(frame) for name, frame in frames.items()}
+        return Plan(self.summary, {**self.data, **replaced})
+
+    @cached_property
+    def allocation(self) -> pd.DataFrame:
+        """Units and spend by intervention and year."""
+        return self.data["allocation"].frame()
+
+    @cached_property
+    def outcomes(self) -> pd.DataFrame:
+        """Each outcome's level by year, against each of its floors."""
+        return self.data["outcomes"].frame()
+
+    @cached_property
+    def partners(self) -> pd.DataFrame:
+        """Each partner's income by year against its baseline and its risk limit."""
+        return self.data["partners"].frame()
+
+    @cached_property
+    def shadow_prices(self) -> pd.DataFrame:
+        """Each rule's dual, and what relaxing it is worth in the objective's unit."""
+        return self.data["shadow_prices"].frame()
+
+    @cached_property
+    def reduced_costs(self) -> pd.DataFrame:
+        """What each unfunded intervention would need to enter the plan."""
+        return self.data["reduced_costs"].frame()
+
+    @cached_property
+    def supply(self) -> pd.DataFrame:
+        """Every supply option in every plan year: on offer, chosen, units and cost."""
+        return self.data["supply"].frame()
+
+    @cached_property
+    def shared_services(self) -> pd.DataFrame:
+        """Each shared service in each year it can open: open or not, units, cost, users."""
+        return self.data["shared_services"].frame()
 
 
 def clean(value: float) -> float:
@@ -205,16 +252,16 @@ def make_plan(model: Model, solution: Solution, scenario: str | None = None) -> 
     if not solution.has_plan:
         raise NoPlanError(solution.status.value, no_plan_message(model, solution))
     values = Values.read(model)
-    plan = Plan(
-        summary=_summary(model, solution, scenario, values),
-        allocation=_allocation(model, values),
-        outcomes=_outcomes(model, values),
-        partners=_partners(model),
-        shadow_prices=_shadow_prices(model, solution),
-        reduced_costs=_reduced_costs(model, solution, values),
-        supply=_supply(model),
-        shared_services=_shared_services(model),
-    )
+    tables = {
+        "allocation": _allocation(model, values),
+        "outcomes": _outcomes(model, values),
+        "partners": _partners(model),
+        "shadow_prices": _shadow_prices(model, solution),
+        "reduced_costs": _reduced_costs(model, solution, values),
+        "supply": _supply(model),
+        "shared_services": _shared_services(model),
+    }
+    plan = Plan(_summary(model, solution, scenario, values), tables)
     plan.summary.update(verified(model.instance, plan).summary())
     return plan
 
@@ -308,7 +355,7 @@ def _figure(value: float | None, solution: Solution) -> float | str:
     return "unknown" if solution.choices else ""
 
 
-def _allocation(model: Model, values: Values) -> pd.DataFrame:
+def _allocation(model: Model, values: Values) -> Table:
     """Units and spend by intervention and year. Where supply options are given, spend is what
     the options used cost (units at their prices, fixed and set-up costs) and unit_cost is the
     average per unit; shared services' own costs are in the shared_services table."""
@@ -351,7 +398,7 @@ def _allocation(model: Model, values: Values) -> pd.DataFrame:
                     delivered,
                 )
             )
-    return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+    return Table.of_rows(ALLOCATION_COLUMNS, rows)
 
 
 def _shares_text(shares: dict[str, float]) -> str:
@@ -382,7 +429,7 @@ def _supplied_by(
     return used
 
 
-def _supply(model: Model) -> pd.DataFrame:
+def _supply(model: Model) -> Table:
     """Every supply option in every plan year: on offer or not, chosen or not, units and cost."""
     instance = model.instance
     rows = []
@@ -416,10 +463,10 @@ def _supply(model: Model) -> pd.DataFrame:
                         "shared_service": option.shared or "",
                     }
                 )
-    return pd.DataFrame(rows, columns=SUPPLY_COLUMNS)
+    return Table.of_rows(SUPPLY_COLUMNS, rows)
 
 
-def _shared_services(model: Model) -> pd.DataFrame:
+def _shared_services(model: Model) -> Table:
     """Each shared service in each year it can open: open or not, units drawn, cost, users."""
     instance = model.instance
     drawing: dict[tuple[str, int], list[tuple[str, pulp.LpVariable]]] = {}
@@ -447,10 +494,10 @@ def _shared_services(model: Model) -> pd.DataFrame:
                 "users": ", ".join(iid for iid, units in drawn.items() if units > TOLERANCE),
             }
         )
-    return pd.DataFrame(rows, columns=SHARED_SERVICE_COLUMNS)
+    return Table.of_rows(SHARED_SERVICE_COLUMNS, rows)
 
 
-def _outcomes(model: Model, values: Values) -> pd.DataFrame:
+def _outcomes(model: Model, values: Values) -> Table:
     instance = model.instance
     floors_of: dict[str, list[tuple[str, Any]]] = {}  # each outcome's floors, in order
     for fid, f in instance.floors.items():
@@ -475,10 +522,10 @@ def _outcomes(model: Model, values: Values) -> pd.DataFrame:
                 bound = instance.floor_bound(fid)
                 slack = floor_slack(floor.bound == "upper", bound, level)
                 rows.append((*row, fid, floor.bound, bound, slack, _binding(slack, bound)))
-    return pd.DataFrame(rows, columns=OUTCOME_COLUMNS)
+    return Table.of_rows(OUTCOME_COLUMNS, rows)
 
 
-def _partners(model: Model) -> pd.DataFrame:
+def _partners(model: Model) -> Table:
     instance = model.instance
     rows = []
     for pid, partner in instance.partners.items():
@@ -506,10 +553,10 @@ def _partners(model: Model) -> pd.DataFrame:
                     headroom is not None and _binding(headroom, loss or 0.0),
                 )
             )
-    return pd.DataFrame(rows, columns=PARTNER_COLUMNS)
+    return Table.of_rows(PARTNER_COLUMNS, rows)
 
 
-def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
+def _shadow_prices(model: Model, solution: Solution) -> Table:
     unit = objective_unit(model.instance)
     keys = list(model.registry)
     rules = list(model.registry.rules())
@@ -548,7 +595,7 @@ def _shadow_prices(model: Model, solution: Solution) -> pd.DataFrame:
         binding,
         explanations,
     )
-    return pd.DataFrame(list(zip(*columns, strict=True)), columns=SHADOW_PRICE_COLUMNS)
+    return Table.of_columns(SHADOW_PRICE_COLUMNS, columns)
 
 
 def _cleaned(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -623,7 +670,7 @@ def explain_price(
     return f"relaxing this rule by {step} in {year} would {amount}"
 
 
-def _reduced_costs(model: Model, solution: Solution, values: Values) -> pd.DataFrame:
+def _reduced_costs(model: Model, solution: Solution, values: Values) -> Table:
     instance = model.instance
     unit = objective_unit(model.instance)
     improvement_unit = (
@@ -663,4 +710,4 @@ def _reduced_costs(model: Model, solution: Solution, values: Values) -> pd.DataF
                     ),
                 }
             )
-    return pd.DataFrame(rows, columns=REDUCED_COST_COLUMNS)
+    return Table.of_rows(REDUCED_COST_COLUMNS, rows)

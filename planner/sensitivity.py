@@ -1835,7 +1835,7 @@ def tables(
 ) -> dict[str, pd.DataFrame]:
     """Every sensitivity table by name, the summary (`facts`) first as a two-column table; the
     floor and range tables are empty (with their columns) when not computed."""
-    summary = summary_table(facts)
+    summary = summary_table(facts).frame()
     empty = pd.DataFrame(columns=TRADEOFF_COLUMNS)
     return {
         "summary": summary,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import openpyxl
@@ -12,8 +13,9 @@ import pandas as pd
 import pytest
 
 import planner
-from planner.report import write_outputs, write_tables
+from planner.report import as_table, write_outputs, write_tables
 from planner.result import difference
+from planner.table import Table
 from tests.conftest import one
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +85,9 @@ def test_workbook_holds_the_numbers_the_csv_files_hold(tmp_path: Path) -> None:
     assert_workbook_matches_csv({"cases": frame}, tmp_path / "out", "compare.xlsx")
 
 
-def assert_workbook_matches_csv(tables: dict[str, pd.DataFrame], folder: Path, name: str) -> None:
+def assert_workbook_matches_csv(
+    tables: Mapping[str, Table | pd.DataFrame], folder: Path, name: str
+) -> None:
     """Every number in a float column of each table is the same in the workbook as in its CSV
     file (an empty CSV cell is an empty workbook cell)."""
     book = openpyxl.load_workbook(folder / name)
@@ -91,8 +95,9 @@ def assert_workbook_matches_csv(tables: dict[str, pd.DataFrame], folder: Path, n
         rows = read_csv(folder / f"{table}.csv")
         sheet = [[c.value for c in row] for row in book[table].iter_rows()]
         assert rows[0] == sheet[0] and len(rows) == len(sheet), table
-        for col, column in enumerate(frame.columns):
-            if not pd.api.types.is_float_dtype(frame[column]):
+        written_as = as_table(frame)
+        for col, (column, kind) in enumerate(zip(written_as.names, written_as.kinds, strict=True)):
+            if kind != "float":
                 continue
             for written, stored in zip(rows[1:], sheet[1:], strict=True):
                 expected = float(written[col]) if written[col] else None

@@ -1,11 +1,13 @@
 """Start-up: imports planner defers (planner/deferred.py) stay deferred, and still work;
-planner's modules load with garbage collection paused, and it is on again afterwards."""
+`planner solve` never loads pandas; planner's modules load with garbage collection paused, and
+it is on again afterwards."""
 
 from __future__ import annotations
 
 import gc
 import subprocess
 import sys
+from pathlib import Path
 
 from planner.deferred import loading
 
@@ -42,6 +44,21 @@ def test_the_cli_loads_no_workbook_library_until_it_writes_one() -> None:
         "print(sorted(m for m in ('xlsxwriter', 'openpyxl', 'planner.excel') if m in sys.modules))"
     )
     assert found == "[]"
+
+
+def test_planner_solve_makes_prints_and_writes_a_plan_without_pandas(tmp_path: Path) -> None:
+    # pandas takes a third of a second to import: a plan's tables are Tables until a DataFrame
+    # is asked for, and the uncertainty section is checked without loading the analysis
+    found = _run(
+        "import sys; from planner.cli import main; "
+        f"sys.argv = ['planner', 'solve', '--out', {str(tmp_path / 'out')!r}]\n"
+        "try: main()\n"
+        "except SystemExit as exit: print(exit.code, file=sys.stderr)\n"
+        "print(sorted(m for m in ('pandas', 'planner.uncertainty', 'planner.sweep') "
+        "if m in sys.modules))"
+    )
+    assert found.splitlines()[-1] == "[]"
+    assert (tmp_path / "out" / "allocation.csv").read_text().startswith("intervention,name,year,")
 
 
 def test_loading_pauses_collection_and_restores_it() -> None:

@@ -189,7 +189,7 @@ def tampered(plan: planner.Plan, table: str, match: dict[str, Any], **values: An
         mask = mask & (frame[column] == value)
     for column, value in values.items():
         frame.loc[mask, column] = value
-    return dataclasses.replace(plan, **{table: frame})
+    return plan.with_tables(**{table: frame})
 
 
 def test_spending_a_carried_pound_twice_is_caught_in_the_later_year(
@@ -310,7 +310,7 @@ def test_part_of_an_indivisible_programme_is_caught(tmp_path: Path, solver: str)
 def test_a_plan_table_with_a_row_missing_is_caught(tmp_path: Path, solver: str) -> None:
     model, solution = solved(education(), tmp_path, solver)
     plan = planner.make_plan(model, solution)
-    broken = dataclasses.replace(plan, allocation=plan.allocation.iloc[0:0])
+    broken = plan.with_tables(allocation=plan.allocation.iloc[0:0])
     messages = [c.message for c in verify(model.instance, broken).failed]
     assert "reported: the allocation table has no row for education 2021" in messages
 

@@ -11,7 +11,6 @@ prices matched whatever the order of the `shadow_prices` table, and supply optio
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 
@@ -172,7 +171,7 @@ def test_prices_in_another_order_give_the_same_dual_objective(tmp_path: Path, so
     prices = plan.shadow_prices
     extra = prices.iloc[[0]].assign(subject="elsewhere", constraint="extra__2021", dual=0.0)
     backwards = pd.concat([prices.iloc[::-1], extra], ignore_index=True)
-    reordered = verify(checked, dataclasses.replace(plan, shadow_prices=backwards))
+    reordered = verify(checked, plan.with_tables(shadow_prices=backwards))
     assert reordered.dual_objective == in_order.dual_objective
     assert reordered.dual_objective == pytest.approx(120, rel=1e-9)
     assert in_order.unmatched == []
