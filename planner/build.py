@@ -20,6 +20,7 @@ from collections.abc import (
     ValuesView,
 )
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import pulp
@@ -55,28 +56,28 @@ class Registry(MutableMapping[RowKey, tuple[Rule, pulp.LpConstraint]]):
     """The model's rows by (family, business key) in the order written, each with its Rule and
     its PuLP constraint: a dict's behaviour, stored column-wise.
 
-    A row costs about 160 bytes here (its key's parts, its words as UTF-8, a few numbers and
-    codes) instead of a Rule object, a tuple and a handle (about 700 bytes: 2.2 GB at 3 million
-    rows). The Rule and the constraint handle are made when a row is read: each read gives an
-    equal Rule and a new handle on the same row of the problem; the keys are made once, on the
-    first pass over them (a solve's duals are keyed by them). Writing a key that is there
-    replaces its Rule and row in place, as a dict does; a Rule must sit under its own key.
+    A row costs about 130 bytes here (its key's parts, its words as UTF-8, a few numbers and
+    a code for what its family's rows share) instead of a Rule object, a tuple and a handle
+    (about 700 bytes: 2.2 GB at 3 million rows). The Rule and the constraint handle are made
+    when a row is read: each read gives an equal Rule and a new handle on the same row of the
+    problem; the keys are made once, on the first pass over them (a solve's duals are keyed by
+    them). Writing a key that is there replaces its Rule and row in place, as a dict does; a
+    Rule must sit under its own key.
     """
 
     def __init__(self, problem: pulp.LpProblem) -> None:
         self._problem = problem
-        # what many rows share: (family, name prefix, sense, unit), each row a code into it
-        self._kinds: list[tuple[str, str, Sense, str]] = []
-        self._kind_code: dict[tuple[str, str, Sense, str], int] = {}
+        # what many rows share: (family, name prefix, sense, unit, per), each row a code into it
+        self._kinds: list[tuple[str, str, Sense, str, float]] = []
+        self._kind_code: dict[tuple[str, str, Sense, str, float], int] = {}
         self._kind = array("I")
         self._parts: list[str | int] = []  # every key's parts, one after the other
         self._key_end = array("Q")  # where each row's key ends in _parts
-        self._text = bytearray()  # every row's words, UTF-8
-        self._words_at = array("Q")  # where each row's words start and end in _text
-        self._words_end = array("Q")
+        self._text = bytearray()  # every row's words, UTF-8, one after the other
+        self._words_end = array("Q")  # where each row's words end in _text
+        self._rewritten: dict[int, str] = {}  # words written again, which replace a row's
         self._subject: list[str] = []
         self._year = array("q")  # NO_YEAR for None
-        self._per = array("d")
         self._rhs = array("d")
         self._row = array("q")  # the row's position in PuLP's model
         self._named: dict[int, str] = {}  # names not row_name(prefix, *key)
@@ -108,41 +109,45 @@ class Registry(MutableMapping[RowKey, tuple[Rule, pulp.LpConstraint]]):
             self._index[(family, key)] = i
         if self._keys is not None:
             self._keys.append((family, key))
-        self._kind.append(self._code(family, prefix, sense, unit))
+        self._kind.append(self._code(family, prefix, sense, unit, per))
         self._parts.extend(key)
         self._key_end.append(len(self._parts))
-        self._words_at.append(len(self._text))
         self._text += words.encode("utf-8", "surrogatepass")
         self._words_end.append(len(self._text))
         self._subject.append(subject)
         self._year.append(NO_YEAR if year is None else year)
-        self._per.append(per)
         self._rhs.append(rhs)
         self._row.append(row)
         if name is not None and name != row_name(prefix, *key):
             self._named[i] = name
 
-    def _code(self, family: str, prefix: str, sense: Sense, unit: str) -> int:
-        kind = (family, prefix, sense, unit)
+    def _code(self, family: str, prefix: str, sense: Sense, unit: str, per: float) -> int:
+        kind = (family, prefix, sense, unit, per)
         code = self._kind_code.get(kind)
         if code is None:
             code = self._kind_code[kind] = len(self._kinds)
-            self._kinds.append(kind)
+            self._kinds.append((family, prefix, sense, unit, float(per)))  # per 1 reads as 1.0
         return code
 
     def _key(self, i: int) -> Key:
         return tuple(self._parts[self._key_end[i - 1] if i else 0 : self._key_end[i]])
 
+    def _words(self, i: int) -> str:
+        """The i-th row's words: those after the row before's, unless they were written again."""
+        if i in self._rewritten:
+            return self._rewritten[i]
+        start = self._words_end[i - 1] if i else 0
+        return self._text[start : self._words_end[i]].decode("utf-8", "surrogatepass")
+
     def rule(self, i: int) -> Rule:
         """The Rule of the i-th row."""
-        family, prefix, sense, unit = self._kinds[self._kind[i]]
+        family, prefix, sense, unit, per = self._kinds[self._kind[i]]
         key = self._key(i)
-        words = self._text[self._words_at[i] : self._words_end[i]].decode("utf-8", "surrogatepass")
         year = self._year[i]
         name = self._named[i] if i in self._named else row_name(prefix, *key)
         return Rule(
-            family, key, name, sense, words,
-            self._subject[i], None if year == NO_YEAR else year, unit, self._per[i], self._rhs[i],
+            family, key, name, sense, self._words(i),
+            self._subject[i], None if year == NO_YEAR else year, unit, per, self._rhs[i],
         )  # fmt: skip
 
     def _position(self, key: RowKey) -> int:
@@ -176,14 +181,12 @@ class Registry(MutableMapping[RowKey, tuple[Rule, pulp.LpConstraint]]):
                 rule.unit, rule.per, rule.rhs, constraint.id, rule.name,
             )  # fmt: skip
             return
-        self._kind[i] = self._code(rule.family, prefix, rule.sense, rule.unit)
-        if rule.rule != self.rule(i).rule:
-            self._words_at[i] = len(self._text)
-            self._text += rule.rule.encode("utf-8", "surrogatepass")
-            self._words_end[i] = len(self._text)
+        self._kind[i] = self._code(rule.family, prefix, rule.sense, rule.unit, rule.per)
+        if rule.rule != self._words(i):
+            self._rewritten[i] = rule.rule
         self._subject[i] = rule.subject
         self._year[i] = NO_YEAR if rule.year is None else rule.year
-        self._per[i], self._rhs[i], self._row[i] = rule.per, rule.rhs, constraint.id
+        self._rhs[i], self._row[i] = rule.rhs, constraint.id
         self._named.pop(i, None)
         if rule.name != row_name(prefix, *rule.key):
             self._named[i] = rule.name
@@ -288,8 +291,10 @@ class Model:
     def maximise(self) -> bool:
         return self.instance.objective.kind != "min_spend"
 
-    @property
+    @cached_property
     def years(self) -> list[int]:
+        """The plan years, read once: Instance.plan_years makes new year numbers at every read,
+        and every row's key in the registry would hold its own."""
         return self.instance.plan_years
 
     @property
@@ -336,18 +341,20 @@ class Model:
 
 def row_name(family: str, *key: str | int) -> str:
     """The one way rows are named: family and business key joined by double underscores."""
-    return "__".join([family, *map(str, key)])
+    return "__".join([family, *[str(part) for part in key]])  # twice as fast as map(str, key)
 
 
 def affine(
     pairs: Iterable[tuple[pulp.LpVariable, float]], constant: float = 0.0
 ) -> pulp.LpAffineExpression:
-    """Sum of coefficient x variable terms (zero coefficients dropped) plus a constant."""
+    """Sum of coefficient x variable terms (zero coefficients dropped) plus a constant.
+
+    The variables are one problem's and the coefficients finite (instance numbers are validated
+    finite; PuLP checks every row's again as it is added): PuLP's from_list checks neither,
+    which makes it twice as fast as lpSum_vars_coefs, with the same terms in the same order.
+    """
     terms = [(var, coef) for var, coef in pairs if coef != 0]
-    expression = pulp.lpSum_vars_coefs(terms) if terms else pulp.LpAffineExpression.empty()
-    if constant:
-        expression.constant = float(constant)  # in place: `expression + constant` copies
-    return expression
+    return pulp.LpAffineExpression.from_list(terms, constant or 0.0)  # never a constant of -0.0
 
 
 def needs_choice(instance: Instance, iid: str, oid: str) -> bool:
@@ -456,7 +463,9 @@ def build(instance: Instance, families: Sequence[Callable[[Model], None]] | None
     spend = {
         year: pulp.lpSum([a for _, _, a, enveloped in paid_in[year] if enveloped]) for year in years
     }
-    economic_cost = {year: _economic_cost(instance, units, paid_in[year], year) for year in years}
+    economic_cost = {
+        year: _economic_cost(instance, units, paid_in[year], spend[year], year) for year in years
+    }
     health: dict[int, pulp.LpAffineExpression] = {}
     for year in years:
         outcome_health = pulp.lpSum(
@@ -604,11 +613,20 @@ def _payments(
     services_in: dict[int, list[tuple[str, pulp.LpAffineExpression]]] = {}
     for (sid, y), cost in service_cost.items():
         services_in.setdefault(y, []).append((sid, cost))
+    # each partner's share of an intervention's units or an outcome's tariff (None: nobody named)
+    delivered_by: dict[str, dict[str | None, float]] = {
+        iid: dict(item.partner_shares().items()) or {None: 1.0}
+        for iid, item in instance.interventions.items()
+        if item.supply is None
+    }
+    paid_to: dict[str, dict[str | None, float]] = {
+        oid: dict(outcome.payee_shares().items()) or {None: 1.0}
+        for oid, outcome in instance.outcomes.items()
+        if outcome.tariff
+    }
     for year in instance.plan_years:
-        for iid, item in instance.interventions.items():
-            if item.supply is not None:
-                continue
-            shares: dict[str | None, float] = dict(item.partner_shares().items()) or {None: 1.0}
+        for iid, shares in delivered_by.items():
+            item = instance.interventions[iid]
             for who, share in shares.items():
                 payments.append((who, year, item.unit_cost * share * units[(iid, year)], True))
         for iid, oid, cost in options_in.get(year, []):
@@ -616,11 +634,9 @@ def _payments(
             payments.append((provider, year, cost, True))
         for sid, cost in services_in.get(year, []):
             payments.append((instance.shared_services[sid].provider, year, cost, True))
-        for oid, outcome in instance.outcomes.items():
-            if not outcome.tariff:
-                continue
+        for oid, payees in paid_to.items():
+            outcome = instance.outcomes[oid]
             enveloped = oid not in instance.refused_outcomes
-            payees: dict[str | None, float] = dict(outcome.payee_shares().items()) or {None: 1.0}
             for who, share in payees.items():
                 amount = outcome.tariff * share * level[(oid, year)]
                 payments.append((who, year, amount, enveloped))
@@ -631,16 +647,19 @@ def _economic_cost(
     instance: Instance,
     units: dict[tuple[str, int], pulp.LpAffineExpression],
     payments: list[Payment],
+    spend: pulp.LpAffineExpression,
     year: int,
 ) -> pulp.LpAffineExpression:
     """Cost for the net-benefit objective: every payment of the year (`payments`, refused
     outcomes too), with units at their full cost where one is given (an intervention without
-    supply options)."""
+    supply options). Without either, that is the year's `spend`, summed in the same order."""
     offsets = [
         (item.full_cost - item.unit_cost) * units[(iid, year)]
         for iid, item in instance.interventions.items()
         if item.full_cost is not None and item.supply is None
     ]
+    if not offsets and all(enveloped for *_, enveloped in payments):
+        return spend.copy()  # the same sum, made again at the cost of one copy
     return pulp.lpSum([a for _, _, a, _ in payments] + offsets)
 
 
@@ -705,9 +724,11 @@ def _partner_money(
             if share and envelope is not None:
                 expression = expression + share * (envelope[year] - spend[year])
             income[(pid, year)] = expression
-            external[(pid, year)] = pulp.lpSum(
-                [cost * level[(oid, year)] for oid, cost in outside.items()]
-            )
+            external[(pid, year)] = (
+                pulp.lpSum([cost * level[(oid, year)] for oid, cost in outside.items()])
+                if outside
+                else pulp.LpAffineExpression.empty()
+            )  # as lpSum([]), at half its cost
     return income, external, baseline_income, baseline_external
 
 
