@@ -41,6 +41,7 @@ from planner.errors import display_path
 from planner.report import OutputError, money, pence
 from planner.result import Plan, not_proven_optimal
 from planner.schema import CURRENCY_SYMBOL, Instance
+from planner.table import missing
 
 if TYPE_CHECKING:
     from planner.uncertainty import UncertaintyResult
@@ -141,7 +142,7 @@ class Report:
 def figure(value: float) -> str:
     """A quantity to sensible digits: one decimal from 100 up, else three significant digits;
     thousands separated, trailing zeros dropped (641.2, 9.71, 0.36, 0.000504, 1,860.6)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return ""
     if abs(value) < 1e-12:
         return "0"
@@ -154,7 +155,7 @@ def figure(value: float) -> str:
 
 def count(value: float) -> str:
     """A count of units or events: whole numbers as such (13,400), else as `figure`."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return ""
     if abs(value - round(value)) < 1e-6:
         return f"{round(value):,}"
@@ -204,10 +205,6 @@ def short(name: str) -> str:
 def possessive(name: str) -> str:
     """`GP consortium's`, `Community pharmacies'`."""
     return name + ("'" if name.endswith("s") else "'s")
-
-
-def _nan(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -668,7 +665,7 @@ def _partner_sentence(f: _Facts, pid: str, group: pd.DataFrame, total: float) ->
             f, net
         )
     limit = group["max_loss"].iloc[0]
-    if not _nan(limit):
+    if not missing(limit):
         at = [int(y) for y, b in zip(group["year"], group["binding"], strict=True) if bool(b)]
         if at:
             text += f", at its loss limit of {f.money(float(limit))} in {years_text(at)}"
@@ -982,7 +979,7 @@ def partner_chart(partners: pd.DataFrame, currency: str, title: str) -> str:
                     label=str(year) if r == 0 else "_nolegend_",
                 )
             limit = group["max_loss"].iloc[0]
-            if not _nan(limit):
+            if not missing(limit):
                 ax.vlines(
                     -float(limit),
                     r - 0.45,
@@ -1197,7 +1194,7 @@ def uncertainty_section(f: _Facts, result: UncertaintyResult | None, charts: int
     ]
 
     def share(value: Any) -> str:
-        return "" if value == "" or _nan(value) else f"{100 * float(value):.0f}%"
+        return "" if value == "" or missing(value) else f"{100 * float(value):.0f}%"
 
     text = (
         f"{s['draws']} draws of the {s['parameters']} uncertain numbers below (seed "
@@ -1230,7 +1227,7 @@ def uncertainty_section(f: _Facts, result: UncertaintyResult | None, charts: int
         [
             "the plan, held fixed" if r["analysis"] == "plan" else "each draw's best plan",
             str(r["measure"]).replace("_", " "),
-            *(figure(float(r[c])) if not _nan(r[c]) else "" for c in
+            *(figure(float(r[c])) if not missing(r[c]) else "" for c in
               ("deterministic", "mean", "p5", "p50", "p95")),
         ]
         for r in _records(result.distributions)
@@ -1267,7 +1264,7 @@ def uncertainty_section(f: _Facts, result: UncertaintyResult | None, charts: int
         kind = str(r["distribution"]) + (" (multiple of the value)" if r["relative"] else "")
         if r["distribution"] in ("range", "triangular"):
             numbers = f"{figure(float(r['low']))} to {figure(float(r['high']))}"
-        elif not _nan(r["sigma"]) and r["sigma"] is not None:
+        elif not missing(r["sigma"]):
             numbers = f"sigma {figure(float(r['sigma']))}"
         else:
             numbers = f"se {figure(float(r['se']))}"
@@ -1379,7 +1376,7 @@ def _today_section(f: _Facts) -> list[Block]:
             str(r["name"]),
             f.money(float(r["baseline_income"])),
             f.money(float(r["baseline_external_cost"])),
-            f.money(r["max_loss"]) if not _nan(r["max_loss"]) else "none",
+            f.money(r["max_loss"]) if not missing(r["max_loss"]) else "none",
         ]
         for r in _records(f.plan.partners.drop_duplicates("partner"))
     ]
@@ -1529,7 +1526,7 @@ def _partner_data(f: _Facts) -> Table:
     for _, group in f.plan.partners.groupby("partner", sort=False):
         by_year = dict(zip(group["year"], group["net_change"], strict=True))
         limit = group["max_loss"].iloc[0]
-        headroom = [float(h) for h in group["headroom"] if not _nan(h)]
+        headroom = [float(h) for h in group["headroom"] if not missing(h)]
         rows.append(
             [
                 str(group["name"].iloc[0]),
@@ -1537,7 +1534,7 @@ def _partner_data(f: _Facts) -> Table:
                     signed_money(float(by_year[y]), f.currency) if y in by_year else ""
                     for y in f.years
                 ),
-                f.money(float(limit)) if not _nan(limit) else "none",
+                f.money(float(limit)) if not missing(limit) else "none",
                 f.money(min(headroom)) if headroom else "",
             ]
         )
@@ -1748,11 +1745,11 @@ def _right(columns: int) -> list[Align]:
 
 
 def _text(value: Any) -> str:
-    return "" if _nan(value) else str(value)
+    return "" if missing(value) else str(value)
 
 
 def _yes(value: Any) -> str:
-    return "yes" if bool(value) and not _nan(value) else ""
+    return "yes" if bool(value) and not missing(value) else ""
 
 
 Column = tuple[str, str, Callable[[Any], str] | None, Align]
@@ -1769,7 +1766,7 @@ def _frame_table(
             if format_ is None:  # the `per` step of a price: money rows per £100,000
                 money_row = record.get("unit") == CURRENCY_SYMBOL.get(per_unit, "")
                 row.append(money(value, per_unit) if money_row else f"1 {record.get('unit')}")
-            elif _nan(value):
+            elif missing(value):
                 row.append("")
             else:
                 row.append(format_(value))
@@ -1837,14 +1834,14 @@ def evidence_notes(instance: Instance) -> list[tuple[str, str, str, bool]]:
 
 
 def _unsourced(instance: Instance) -> str:
-    missing = [i for i, item in instance.interventions.items() if not item.source]
-    missing += [o for o, outcome in instance.outcomes.items() if not outcome.source]
+    bare = [i for i, item in instance.interventions.items() if not item.source]
+    bare += [o for o, outcome in instance.outcomes.items() if not outcome.source]
     total = len(instance.interventions) + len(instance.outcomes)
-    if not missing:
+    if not bare:
         return "every intervention and outcome has a source note"
     return (
-        f"{len(missing)} of the {total} interventions and outcomes have no source note "
-        f"({join_words(_more(missing, 'others'))})"
+        f"{len(bare)} of the {total} interventions and outcomes have no source note "
+        f"({join_words(_more(bare, 'others'))})"
     )
 
 

@@ -30,7 +30,7 @@ from rich.text import Text
 from planner.errors import PlannerError, display_path
 from planner.result import Plan, not_proven_optimal
 from planner.schema import CURRENCY_SYMBOL
-from planner.table import Kind, Table
+from planner.table import Kind, Table, missing
 from planner.verify import summary_line
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class OutputError(PlannerError):
 
 def money(value: Any, currency: str = "GBP") -> str:
     """£1,234,567 (negative: -£1,234)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return ""
     sign = "-" if value < 0 else ""
     return f"{sign}{CURRENCY_SYMBOL[currency]}{abs(value):,.0f}"
@@ -99,7 +99,7 @@ def money(value: Any, currency: str = "GBP") -> str:
 
 def pence(value: Any, currency: str = "GBP") -> str:
     """£12.34: a unit price."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if missing(value):
         return ""
     sign = "-" if value < 0 else ""
     return f"{sign}{CURRENCY_SYMBOL[currency]}{abs(value):,.2f}"
@@ -107,7 +107,7 @@ def pence(value: Any, currency: str = "GBP") -> str:
 
 def number(value: Any, digits: int = 4) -> str:
     """Thousands separated, at most `digits` significant digits after large values are whole."""
-    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+    if value == "" or missing(value):
         return ""
     if isinstance(value, bool | str):
         return str(value)
@@ -273,12 +273,12 @@ def print_comparison(comparison: Comparison, console: Console | None = None) -> 
     unit = s["objective_unit"]
 
     def objective(value: Any) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if missing(value):
             return "no plan"
         return money(value, currency) if unit == CURRENCY_SYMBOL[currency] else number(value, 6)
 
     def lost(value: Any) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if missing(value):
             return ""
         return money(value, currency) if unit == CURRENCY_SYMBOL[currency] else number(value)
 
@@ -609,11 +609,7 @@ def _csv_texts(values: list[Any], kind: Kind) -> list[str]:
         return ["" if v != v else CSV_FLOAT % v for v in values]
     if kind in ("int", "bool"):
         return [str(v) for v in values]
-    return ["" if _missing(v) else _unformula(v) if isinstance(v, str) else str(v) for v in values]
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    return ["" if missing(v) else _unformula(v) if isinstance(v, str) else str(v) for v in values]
 
 
 def _unformula(text: str) -> str:
@@ -677,7 +673,7 @@ def _write_workbook(
 def _write_cell(sheet: Any, row: int, col: int, value: Any, as_csv: bool = False) -> None:
     """One cell; with `as_csv`, a float is rounded as the CSV file writes it (CSV_FLOAT), so the
     workbook and the CSV files hold the same numbers."""
-    if _missing(value):
+    if missing(value):
         return
     if isinstance(value, bool):
         sheet.write_boolean(row, col, value)

@@ -27,24 +27,29 @@ NAN = math.nan
 BOOLS = frozenset({bool, np.bool_})
 
 
+def missing(value: Any) -> bool:
+    """Whether a table's value is missing: None, or NaN (pandas's missing float or text)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def kind_of(values: Sequence[Any]) -> Kind:
     """The kind pandas gives a column of these values: `int` (whole numbers, none missing),
     `float` (numbers, some perhaps missing), `bool` (none missing), `str` (text, some perhaps
     missing), else `object` (mixed, or nothing but None). None is missing, and so is NaN beside
     values of another type."""
     types = set(map(type, values))
-    missing = type(None) in types
+    gaps = type(None) in types
     types.discard(type(None))
     if float in types and len(types) > 1 and all(v != v for v in values if type(v) is float):
         types.discard(float)
-        missing = True
+        gaps = True
     if not types:
         return "object"
     if bool not in types and all(issubclass(t, Real) for t in types):
         whole = all(issubclass(t, Integral) for t in types)
-        return "int" if whole and not missing else "float"
+        return "int" if whole and not gaps else "float"
     if types <= BOOLS:
-        return "object" if missing else "bool"
+        return "object" if gaps else "bool"
     return "str" if types == {str} else "object"
 
 

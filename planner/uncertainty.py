@@ -11,7 +11,6 @@ their numbers, truncation to a field's domain, relative multipliers, seeds.
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from planner.result import (
 from planner.schema import Instance
 from planner.solve import Solution, SolverName, Status, solve
 from planner.sweep import Linear, Warm
+from planner.table import missing
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -961,7 +961,7 @@ def _summary(run: _Run) -> dict[str, Any]:
 
 def _pct(value: Any) -> str:
     """A probability as a percentage (empty where there is none)."""
-    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+    if value == "" or missing(value):
         return ""
     return (
         f"{100 * float(value):.0f}%"
@@ -995,7 +995,7 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
         kind = r["distribution"] + (" (x value)" if r["relative"] else "")
         if r["distribution"] in ("range", "triangular"):
             spread = f"{number(r['low'])} to {number(r['high'])}"
-        elif r["sigma"] is not None and not _missing(r["sigma"]):
+        elif not missing(r["sigma"]):
             spread = f"sigma {number(r['sigma'])}"
         else:
             spread = f"se {number(r['se'])}"
@@ -1103,7 +1103,3 @@ def print_uncertainty(result: UncertaintyResult, console: Console | None = None)
                 "a plan.",
                 soft_wrap=True,
             )
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))

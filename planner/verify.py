@@ -38,7 +38,6 @@ from planner.schema import CURRENCY_SYMBOL, Instance
 
 if TYPE_CHECKING:
     from planner.result import Plan
-    from planner.table import Table
 
 RELATIVE = 1e-6  # a check fails when off by more than this share of its magnitude
 DUAL_CLEANED = 1e-9  # result.py reports duals smaller than this as 0
@@ -1340,14 +1339,15 @@ def plan_values(f: Formulation, plan: Plan) -> tuple[Floats, list[Checks]]:
     n_years = len(years)
     values = np.zeros(len(f.keys))
     iids, allocated_years, stated_units = _columns(
-        plan.data["allocation"], "intervention", "year", "units"
+        plan, "allocation", "intervention", "year", "units"
     )
     keys = zip(map(str, iids), allocated_years, strict=True)
     allocation = dict(zip(keys, map(float, stated_units), strict=True))
     offered = list(
         zip(
             *_columns(
-                plan.data["supply"],
+                plan,
+                "supply",
                 "intervention",
                 "option",
                 "year",
@@ -1362,7 +1362,7 @@ def plan_values(f: Formulation, plan: Plan) -> tuple[Floats, list[Checks]]:
     opened = {
         (str(s), y): bool(on)
         for s, y, on in zip(
-            *_columns(plan.data["shared_services"], "service", "year", "open"), strict=True
+            *_columns(plan, "shared_services", "service", "year", "open"), strict=True
         )
     }
     items = list(instance.interventions.items())
@@ -1572,7 +1572,7 @@ def verify(instance: Instance, plan: Plan) -> Verification:
     )
     # strong duality, on the LP with every yes/no fixed at the plan's value
     families, subjects, years, names, stated_duals = _columns(
-        plan.data["shadow_prices"], "family", "subject", "year", "constraint", "dual"
+        plan, "shadow_prices", "family", "subject", "year", "constraint", "dual"
     )
     if families == rows.family and subjects == rows.subject and years == rows.year:
         unmatched: list[str] = []  # every row priced, in the verifier's order
@@ -1691,9 +1691,10 @@ def _compared(symbol: str, parts: list[_Stated]) -> Checks:
     )
 
 
-def _columns(table: Table, *columns: str) -> list[list[Any]]:
-    """A table's columns as lists of plain Python values (years as int)."""
-    return [[int(v) for v in table.column(c)] if c == "year" else table.column(c) for c in columns]
+def _columns(plan: Plan, table: str, *columns: str) -> list[list[Any]]:
+    """Columns of one of the plan's tables as lists of plain Python values (years as int)."""
+    found = plan.data[table]
+    return [[int(v) for v in found.column(c)] if c == "year" else found.column(c) for c in columns]
 
 
 def _positions(
@@ -1720,7 +1721,7 @@ def _reported(f: Formulation, plan: Plan, values: Floats) -> list[Checks]:
     items = list(instance.interventions.values())
     # allocation: units through options (where they make up the units), and spend
     iids, years, units, spend = _columns(
-        plan.data["allocation"], "intervention", "year", "units", "spend"
+        plan, "allocation", "intervention", "year", "units", "spend"
     )
     where = _positions(f, f.interventions, iids, years)
     rows = [r for r, k in enumerate(where) if k is not None]
@@ -1754,7 +1755,7 @@ def _reported(f: Formulation, plan: Plan, values: Floats) -> list[Checks]:
         ],
     )
     # outcome levels, each outcome and year once
-    oids, years_o, levels = _columns(plan.data["outcomes"], "outcome", "year", "level")
+    oids, years_o, levels = _columns(plan, "outcomes", "outcome", "year", "level")
     where_o = _positions(f, f.outcomes, oids, years_o)
     first: dict[int, int] = {}
     for r, k in enumerate(where_o):
@@ -1779,7 +1780,7 @@ def _reported(f: Formulation, plan: Plan, values: Floats) -> list[Checks]:
     )
     # partners: income, outside costs and baseline income
     pids, years_p, income, external, base = _columns(
-        plan.data["partners"], "partner", "year", "income", "external_cost", "baseline_income"
+        plan, "partners", "partner", "year", "income", "external_cost", "baseline_income"
     )
     where_p = _positions(f, f.partners, pids, years_p)
     known = [r for r, k in enumerate(where_p) if k is not None]
@@ -1818,12 +1819,12 @@ def _reported(f: Formulation, plan: Plan, values: Floats) -> list[Checks]:
     # what each option and shared service costs
     option_index = {key: k for k, key in enumerate(f.options)}
     o_iids, o_oids, o_years, o_costs = _columns(
-        plan.data["supply"], "intervention", "option", "year", "cost"
+        plan, "supply", "intervention", "option", "year", "cost"
     )
     o_at = [option_index.get(key) for key in zip(o_iids, o_oids, o_years, strict=True)]
     o_rows = [r for r, k in enumerate(o_at) if k is not None]
     service_index = {key: k for k, key in enumerate(f.opened)}
-    s_ids, s_years, s_costs = _columns(plan.data["shared_services"], "service", "year", "cost")
+    s_ids, s_years, s_costs = _columns(plan, "shared_services", "service", "year", "cost")
     s_at = [service_index.get(key) for key in zip(s_ids, s_years, strict=True)]
     s_rows = [r for r, k in enumerate(s_at) if k is not None]
     service_values = f.service_cost.values(values)
