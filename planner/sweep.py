@@ -36,6 +36,7 @@ import pulp
 
 from planner.build import Model
 from planner.errors import PlannerError
+from planner.expressions import Expressions
 from planner.highs import FastHiGHS
 from planner.solve import WARM_HIGHS, Solution, SolverName, quiet_stdout, solve
 
@@ -295,19 +296,20 @@ def _figures(model: Model) -> tuple[tuple[Figure, ...], Vector]:
     keys: list[Figure] = []
     values: list[float] = []
     for spec in fields(model):
-        if spec.name in ("instance", "problem", "registry"):
-            continue
         table = getattr(model, spec.name)
-        for key, item in (table or {}).items():
-            if isinstance(item, pulp.LpAffineExpression):
-                for var, coefficient in item.items():
-                    keys.append((spec.name, key, var.name))
-                    values.append(coefficient)
-                keys.append((spec.name, key, None))
-                values.append(item.constant)
-            elif isinstance(item, int | float):
-                keys.append((spec.name, key))
-                values.append(float(item))
+        if isinstance(table, Expressions):  # each term (by its variable) and the constant
+            for key in table:
+                span, at = table.span(key), table.position(key)
+                ids = table.ids[span].tolist()
+                keys += [(spec.name, key, v, i) for i, v in enumerate(ids, start=span.start)]
+                values += table.coefficients[span].tolist()
+                keys.append((spec.name, key, None, at))
+                values.append(float(table.constants[at]))
+        elif isinstance(table, dict):
+            for key, item in table.items():
+                if isinstance(item, int | float):
+                    keys.append((spec.name, key))
+                    values.append(float(item))
     for key, (rule, _) in model.registry.items():
         keys += [("registry", key, "rhs"), ("registry", key, "per")]
         values += [rule.rhs, rule.per]
@@ -378,8 +380,8 @@ class Linear:
         self._keys, figures = _figures(self._model)
         self._numbers = scratch._numbers(self._model.problem)
         self._base = np.concatenate([_solver_vector(self._numbers), figures])
-        self._by_name = self._model.problem.variablesDict()
-        self._variables = [self._by_name[c] for c in self._numbers.columns]
+        by_name = self._model.problem.variablesDict()
+        self._variables = [by_name[c] for c in self._numbers.columns]
         self._rows = self._model.problem.constraints()
         n = self._numbers
         outer = np.searchsorted(n.start, np.arange(len(n.value)), side="right") - 1
@@ -568,10 +570,10 @@ class Linear:
             model.registry[key[1]] = (moved, row)
         elif len(key) == 2:
             getattr(model, key[0])[key[1]] = value
-        elif key[2] is None:
-            getattr(model, key[0])[key[1]].constant = value
-        else:
-            getattr(model, key[0])[key[1]][self._by_name[key[2]]] = value
+        elif key[2] is None:  # an expression's constant, by its position
+            getattr(model, key[0]).constants[key[3]] = value
+        else:  # a term's coefficient, by its position
+            getattr(model, key[0]).coefficients[key[3]] = value
 
 
 # --- running a task over probes --------------------------------------------------------------

@@ -39,7 +39,7 @@ from planner.result import (
     named_tables,
     net_change,
 )
-from planner.schema import Instance
+from planner.schema import Instance, Strict
 from planner.solve import Solution, SolverName, Status, solve
 from planner.sweep import Linear, Warm
 from planner.table import missing
@@ -198,10 +198,14 @@ def _revalidated(node: Any, changes: Changes) -> Any:
 @cache
 def _plain(kind: type[BaseModel]) -> bool:
     """Whether a model validates each field on its own: no validators of its own (model or
-    field validators, which may read other fields) and no post-init step."""
+    field validators, which may read other fields) and no post-init step but the schema's
+    (Strict's, which reads no field)."""
     found = kind.__pydantic_decorators__
     own = (found.validators, found.field_validators, found.root_validators, found.model_validators)
-    return not any(own) and kind.model_post_init is BaseModel.model_post_init
+    return not any(own) and kind.model_post_init in (
+        BaseModel.model_post_init,
+        Strict.model_post_init,
+    )
 
 
 @cache
