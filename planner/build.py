@@ -74,14 +74,14 @@ class Registry(MutableMapping[RowKey, tuple[Rule, pulp.LpConstraint]]):
         self._kind_code: dict[tuple[str, str, Sense, str, float], int] = {}
         self._kind = array("I")
         self._parts: list[str | int] = []  # every key's parts, one after the other
-        self._key_end = array("Q")  # where each row's key ends in _parts
+        self._key_end = array("I")  # where each row's key ends in _parts (under 2**32 parts)
         self._text = bytearray()  # every row's words, UTF-8, one after the other
         self._words_end = array("Q")  # where each row's words end in _text
         self._rewritten: dict[int, str] = {}  # words written again, which replace a row's
         self._subject: list[str] = []
         self._year = array("q")  # NO_YEAR for None
         self._rhs = array("d")
-        self._row = array("q")  # the row's position in PuLP's model
+        self._row = array("I")  # the row's position in PuLP's model
         self._named: dict[int, str] = {}  # names not row_name(prefix, *key)
         self._index: dict[RowKey, int] | None = None  # made on the first look-up by key
         self._keys: list[RowKey] | None = None  # made on the first pass over the keys

@@ -29,7 +29,16 @@ class Expressions[K](Mapping[K, pulp.LpAffineExpression]):
         self, problem: pulp.LpProblem, expressions: Mapping[K, pulp.LpAffineExpression]
     ) -> None:
         self._model = problem.toRustModel()
-        self._at = {key: i for i, key in enumerate(expressions)}
+        keys = list(expressions)
+        # the keys by their parts, column by column, as the parts themselves (shared with the
+        # instance): no tuple per key is kept, and the look-up index is made on the first
+        # look-up, after the solve. A national model has two million keys.
+        arity = {len(key) if isinstance(key, tuple) else None for key in keys}
+        self._tuples = len(arity) == 1 and None not in arity  # tuples, all of one length
+        self._columns: list[tuple[Any, ...]] = (
+            list(zip(*keys, strict=True)) if self._tuples else [tuple(keys)]
+        )
+        self._at: dict[K, int] | None = None
         ids: list[int] = []
         coefficients: list[float] = []
         starts = [0]
@@ -43,20 +52,22 @@ class Expressions[K](Mapping[K, pulp.LpAffineExpression]):
         self.coefficients = np.array(coefficients, dtype=np.float64)
         self.starts = np.array(starts, dtype=np.int64)
         self.constants = np.fromiter(
-            (e.constant for e in expressions.values()), dtype=np.float64, count=len(self._at)
+            (e.constant for e in expressions.values()), dtype=np.float64, count=len(keys)
         )
 
     def position(self, key: K) -> int:
         """Where the expression of `key` sits (its constant is constants[position])."""
+        if self._at is None:
+            self._at = {k: i for i, k in enumerate(self)}
         return self._at[key]
 
     def span(self, key: K) -> slice:
         """Where the terms of `key`'s expression sit in `ids` and `coefficients`."""
-        i = self._at[key]
+        i = self.position(key)
         return slice(int(self.starts[i]), int(self.starts[i + 1]))
 
     def __getitem__(self, key: K) -> pulp.LpAffineExpression:
-        i = self._at[key]
+        i = self.position(key)
         terms = slice(self.starts[i], self.starts[i + 1])
         inner = pulp._rustcore.AffineExpr()
         inner.set_constant(float(self.constants[i]))
@@ -64,13 +75,20 @@ class Expressions[K](Mapping[K, pulp.LpAffineExpression]):
         return pulp.LpAffineExpression(inner)
 
     def __iter__(self) -> Iterator[K]:
-        return iter(self._at)
+        keys: Iterator[Any] = (
+            zip(*self._columns, strict=True) if self._tuples else iter(self._columns[0])
+        )
+        return keys
 
     def __len__(self) -> int:
-        return len(self._at)
+        return len(self.constants)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._at
+        try:
+            self.position(key)  # type: ignore[arg-type]
+        except (KeyError, TypeError):
+            return False
+        return True
 
     def variables(self, key: K) -> list[pulp.LpVariable]:
         """The variables of `key`'s expression, in its order."""
