@@ -522,8 +522,9 @@ EXPRESSIONS = ("units", "level", "spend", "economic_cost", "health", "income", "
 
 def _keep_as_arrays(model: Model) -> None:
     """Keep the model's named expressions as arrays (planner/expressions.py) once its rows and
-    objective are written: from here they are only read, and PuLP's objects hold 25 times the
-    memory. The unit variables are read from the units' terms (each unit sum is theirs)."""
+    objective are written: from here they are only read, and PuLP's objects with the variables'
+    handles hold five times the memory. The unit variables are read from the units' terms (each
+    unit sum is theirs)."""
     for name in EXPRESSIONS[1:]:
         setattr(model, name, Expressions(model.problem, getattr(model, name)))
     model.units = units = Expressions(model.problem, model.units)

@@ -8,6 +8,7 @@ the families wrote, the duals are the rows' own, and the read-back is pulp.HiGHS
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,8 @@ import pytest
 import planner
 import planner.highs
 from bench.generate import national
-from planner.build import MONEY_SCALE, Rule
+from planner.build import EXPRESSIONS, MONEY_SCALE, Rule
+from planner.expressions import Expressions
 from planner.highs import _NO_SIDES, FastHiGHS
 from planner.load import Document
 from planner.solve import quiet_stdout
@@ -171,3 +173,67 @@ def test_fast_highs_counts_the_model_as_pulp_does() -> None:
         assert counts[0] == counts[1]
         if not mip:
             assert counts[0][:2] == (1_025, 3_184)
+
+
+def _terms(expression: pulp.LpAffineExpression) -> tuple[list[tuple[str, float]], float]:
+    return [(v.name, c) for v, c in expression.items()], expression.constant
+
+
+def _as_built(model: planner.Model) -> None:
+    """The model as the families built it: its expressions PuLP's own."""
+
+
+@pytest.mark.parametrize("source", ["national", "diabetes_lewisham"])
+def test_expressions_read_back_as_built(monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    # the model's named expressions, kept as arrays, read back term for term as PuLP built
+    # them (scalar, pair and triple keys; a table with none), and the unit variables with them
+    if source == "national":
+        checked = planner.validate(Document(data=national(SIZE), instance_file=Path("n.yaml")))
+    else:
+        checked = planner.check_instance(Path(f"instances/{source}.yaml"))
+    kept = planner.build(checked)
+    monkeypatch.setattr(importlib.import_module("planner.build"), "_keep_as_arrays", _as_built)
+    built = planner.build(checked)
+    for name in EXPRESSIONS:
+        as_built, as_kept = getattr(built, name), getattr(kept, name)
+        assert isinstance(as_kept, Expressions) and isinstance(as_built, dict)
+        assert list(as_kept) == list(as_built) and len(as_kept) == len(as_built)
+        for key, expression in as_built.items():
+            assert _terms(as_kept[key]) == _terms(expression), (name, key)
+            assert key in as_kept
+    assert {n: len(getattr(kept, n)) for n in ("spend", "option_cost")} == (
+        {"spend": 5, "option_cost": 0} if source == "national" else {"spend": 3, "option_cost": 11}
+    )
+    assert list(kept.unit_variables) == list(built.unit_variables)
+    for key, variables in built.unit_variables.items():
+        assert [v.name for v in kept.unit_variables[key]] == [v.name for v in variables]
+
+
+def test_expressions_behave_as_a_read_only_mapping_whose_arrays_move(tmp_path: Path) -> None:
+    model = _model(tmp_path)
+    units, spend = model.units, model.spend
+    assert isinstance(units, Expressions) and isinstance(spend, Expressions)
+    assert list(units) == [("education", 2021)] and list(spend) == [2021]
+    assert ("education", 2021) in units and ("education", 2022) not in units
+    assert 2021 in spend and "2021" not in spend and [] not in spend  # unhashable: not there
+    with pytest.raises(KeyError):
+        units[("education", 2022)]
+    assert _terms(spend[2021]) == ([("units__education__2021", 10.0)], 0.0)
+    # planner/sweep.py moves a model's numbers by writing into the arrays
+    spend.coefficients[spend.span(2021)] = 12.5
+    spend.constants[spend.position(2021)] = 3.0
+    assert _terms(spend[2021]) == ([("units__education__2021", 12.5)], 3.0)
+    assert [v.name for v in model.unit_variables[("education", 2021)]] == ["units__education__2021"]
+
+
+def test_schema_models_share_the_set_of_fields_given(tmp_path: Path) -> None:
+    # one set per distinct set of names given; a copy with changes gets its own
+    education = item(10, 0.05, name="Education", max_units=100)
+    data = instance(interventions={"a": education, "b": dict(education)})
+    checked = planner.check_instance(write(tmp_path, data))
+    a, b = checked.interventions["a"], checked.interventions["b"]
+    assert a.model_fields_set is b.model_fields_set
+    assert a.model_fields_set == set(education)
+    changed = a.model_copy(update={"max_units": 50.0})
+    assert changed.model_fields_set is not a.model_fields_set
+    assert b.model_fields_set == a.model_fields_set and changed.max_units == 50.0
