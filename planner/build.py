@@ -525,10 +525,11 @@ def _keep_as_arrays(model: Model) -> None:
     objective are written: from here they are only read, and PuLP's objects with the variables'
     handles hold five times the memory. The unit variables are read from the units' terms (each
     unit sum is theirs)."""
-    for name in EXPRESSIONS[1:]:
-        setattr(model, name, Expressions(model.problem, getattr(model, name)))
-    model.units = units = Expressions(model.problem, model.units)
-    model.unit_variables = Variables(units)
+    units = Expressions(model.problem, model.units)
+    model.units, model.unit_variables = units, Variables(units)
+    for name in EXPRESSIONS:
+        if name != "units":
+            setattr(model, name, Expressions(model.problem, getattr(model, name)))
 
 
 def _choice_variables(instance: Instance, problem: pulp.LpProblem) -> Choices:
