@@ -42,18 +42,18 @@ class Expressions[K](Mapping[K, pulp.LpAffineExpression]):
         ids: list[int] = []
         coefficients: list[float] = []
         starts = [0]
+        constants: list[float] = []
         for expression in expressions.values():
             inner = expression._expr  # PuLP's Rust expression: its variables, its coefficients
             variables = inner.keys()
             ids += [variable.id() for variable in variables]
             coefficients += inner.values()
             starts.append(len(ids))
+            constants.append(inner.constant)
         self.ids = np.array(ids, dtype=np.uint64)
         self.coefficients = np.array(coefficients, dtype=np.float64)
         self.starts = np.array(starts, dtype=np.int64)
-        self.constants = np.fromiter(
-            (e.constant for e in expressions.values()), dtype=np.float64, count=len(keys)
-        )
+        self.constants = np.array(constants, dtype=np.float64)
 
     def position(self, key: K) -> int:
         """Where the expression of `key` sits (its constant is constants[position])."""
