@@ -9,8 +9,11 @@ so load from other work on the machine falls on each alike. Two ways Python may 
 - compiled every run (PYTHONDONTWRITEBYTECODE=1, which some environments set): planner's own
   modules, about 10,000 lines on the solve path, are compiled from source in every process.
 
-`planner solve` runs from an empty temporary folder (so the bundled instance comes from the
-source tree), writes to a temporary --out folder and prints to a pipe, so rich draws no colour.
+`planner solve` runs from a temporary folder holding only a link to this tree's instances/ (so
+the bundled instance is found as from the project folder, whether planner was installed with
+`pip install .`, as the README's quick start does, or editable), writes to a temporary --out
+folder and prints to a pipe, so rich draws no colour. Run it with the Python of the install to
+measure: the report says whether planner came from an installed copy or this source tree.
 CPU time (user + system, the process and its threads) is printed too; on a busy machine it moves
 less than the wall time. The load average before and after is printed. The goal is printed
 beside the figures; nothing is asserted.
@@ -38,6 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 GOAL = 1.0  # seconds of wall time for `planner solve` on the default instance (issue 6)
 MODES = ("cached", "compiled")
 
@@ -48,6 +52,26 @@ def _cli() -> list[str]:
     if script.is_file():
         return [sys.executable, str(script)]
     return [sys.executable, "-c", "import sys; from planner.cli import main; sys.exit(main())"]
+
+
+def _work_folder(root: Path) -> Path:
+    """An empty folder but for a link to the bundled instances: `planner solve` run there finds
+    its default instance as in the project folder, and writes nothing into the tree."""
+    work = root / "work"
+    work.mkdir()
+    (work / "instances").symlink_to(ROOT / "instances", target_is_directory=True)
+    return work
+
+
+def installed() -> str:
+    """Where this Python imports planner from: 'source tree' (an editable install: an import
+    hook in site-packages points at this tree, about 20 ms of every start) or 'installed copy'
+    (`pip install .`, as the README's quick start does)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("planner")
+    origin = Path(spec.origin).resolve() if spec is not None and spec.origin else None
+    return "source tree" if origin is not None and origin.is_relative_to(ROOT) else "installed copy"
 
 
 def _environment(mode: str, cache: Path) -> dict[str, str]:
@@ -78,8 +102,7 @@ def measure(repeat: int, modes: list[str]) -> dict[str, dict[str, dict[str, floa
     results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as folder:
         root = Path(folder)
-        work, cache, out = root / "work", root / "pycache", root / "out"
-        work.mkdir()
+        work, cache, out = _work_folder(root), root / "pycache", root / "out"
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "import planner.cli": [sys.executable, "-c", "import planner.cli"],
@@ -151,12 +174,12 @@ def stages(repeat: int) -> dict[str, float]:
     found: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as folder:
         root = Path(folder)
-        (root / "work").mkdir()
+        work = _work_folder(root)
         env = _environment("cached", root / "pycache")
         command = [sys.executable, "-c", STAGES_WORKER, str(root / "out")]
         for run in range(repeat + 1):
             done = subprocess.run(
-                command, env=env, cwd=root / "work", capture_output=True, text=True, check=True
+                command, env=env, cwd=work, capture_output=True, text=True, check=True
             )
             if run == 0:
                 continue  # filled the bytecode cache
@@ -171,7 +194,8 @@ def report(results: dict[str, dict[str, dict[str, float]]], repeat: int) -> str:
     names = list(next(iter(results.values())))
     lines = [
         f"planner solve, default instance: {repeat} fresh processes of each command "
-        f"(Python {platform.python_version()}, {os.cpu_count()} CPUs)",
+        f"(Python {platform.python_version()}, {os.cpu_count()} CPUs, planner from the "
+        f"{installed()})",
         "wall seconds: median and least; cpu: median of user + system",
         "",
         f"{'':22}" + "".join(f"{mode:>30}" for mode in modes),
@@ -213,7 +237,8 @@ def main() -> None:
         print(f"  {'sum':34}{sum(parts.values()):8.3f}   (not counting Python's own start)")
     print(f"load average (1 min) before {before:.2f}, after {after:.2f}")
     if args.json:
-        facts = {"repeat": args.repeat, "load_before": before, "load_after": after}
+        facts = {"repeat": args.repeat, "load_before": before, "load_after": after,
+                 "installed": installed()}  # fmt: skip
         figures = {**facts, "results": results, "stages": parts}
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 

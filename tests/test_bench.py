@@ -16,8 +16,9 @@ import pulp
 import pytest
 
 import planner
+from bench.bench_build import bound
 from bench.generate import areas_for, columns_per_area, dump, national
-from bench.matrix import formulate, solve_highs
+from bench.matrix import formulate, solve_highs, to_highs
 from planner.highs import FastHiGHS
 from planner.load import Document
 from planner.solve import quiet_stdout
@@ -77,6 +78,39 @@ def test_raw_formulation_has_planner_optimum(solver: str) -> None:
     assert solution.status is planner.Status.OPTIMAL
     _, raw = solve_highs(formulate(data))
     assert solution.objective == pytest.approx(raw, rel=1e-6)
+
+
+def test_raw_and_planner_hand_highs_the_same_lp_and_take_the_same_path() -> None:
+    # the premise of bench_build's bound at sizes HiGHS cannot finish: both methods give HiGHS
+    # the same LP (same pattern, numbers equal but for rounding in the last digits), so a
+    # complete solve takes the same simplex iterations in each
+    data = national(SIZE, 0)
+    model = planner.build(planner.validate(Document(data=data)))
+    with quiet_stdout():
+        model.problem.solve(FastHiGHS(msg=False, mip=False, gapRel=0.0))
+        raw = to_highs(formulate(data))
+        raw.run()
+    ours, theirs = model.problem.solverModel.getLp(), raw.getLp()
+    for name in ("col_cost_", "col_lower_", "col_upper_", "row_lower_", "row_upper_"):
+        assert getattr(ours, name) == pytest.approx(getattr(theirs, name), rel=1e-13), name
+    assert list(ours.a_matrix_.start_) == list(theirs.a_matrix_.start_)
+    assert list(ours.a_matrix_.index_) == list(theirs.a_matrix_.index_)
+    assert ours.a_matrix_.value_ == pytest.approx(theirs.a_matrix_.value_, rel=1e-13)
+    iterations = model.problem.solverModel.getInfo().simplex_iteration_count
+    assert iterations == raw.getInfo().simplex_iteration_count == 405
+
+
+def test_bound_on_the_complete_ratio_when_highs_stopped_in_both() -> None:
+    # planner 133 s outside HiGHS, raw 19 s, both stopped after 600 s: (133 + 600) / (19 + 600)
+    def method(rest: float, ran: float, objective: float | None) -> dict[str, Any]:
+        return {"total_s": rest + ran, "highs_s": ran, "objective": objective}
+
+    stopped = {"raw": method(19.0, 600.2, None), "planner": method(133.0, 600.0, None)}
+    assert bound(stopped) == pytest.approx(733.0 / 619.0)
+    faster = {"raw": method(19.0, 600.0, None), "planner": method(10.0, 600.0, None)}
+    assert bound(faster) == 1.0  # planner's rest below raw's: the ratio rises towards 1
+    finished = {"raw": method(19.0, 30.0, 1.0), "planner": method(133.0, 600.0, None)}
+    assert bound(finished) is None  # one method finished: no common lower bound on the run
 
 
 def test_raw_formulation_refuses_features_it_does_not_write() -> None:
