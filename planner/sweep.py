@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import math
 import uuid
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextvars import ContextVar
@@ -116,6 +117,15 @@ class _Loaded:
     basis: Any = None
 
 
+def _sides_of(n: _Numbers) -> tuple[array[float], bytearray]:
+    """Each row's constant and whether its sense is <=, from the bounds HiGHS was given: a <=
+    row has no lower bound, and every row's finite bound is minus its constant (a zero's sign
+    aside, which the read-back ignores). The same as FastHiGHS notes from PuLP's rows."""
+    le = n.row_lower == -math.inf
+    constant = -np.where(le, n.row_upper, n.row_lower)
+    return array("d", constant.tobytes()), bytearray(le.tobytes())
+
+
 class _WarmHiGHS(FastHiGHS):
     """planner's HiGHS backend (FastHiGHS) that keeps its HiGHS models (one for MILPs, one for
     LPs: a MILP's pricing LP) and re-solves them with new numbers, LPs from the base basis."""
@@ -185,6 +195,7 @@ class _WarmHiGHS(FastHiGHS):
             stats = super().actualSolve(lp, **kwargs)  # another structure: a fresh model, cold
             return stats
         self._push(loaded, numbers)
+        self._sides = (lp, *_sides_of(numbers))  # what the read-back needs, without PuLP's rows
         h = loaded.highs
         h.clearSolver()  # nothing carried over from the previous probe
         limit = self.timeLimit

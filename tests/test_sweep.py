@@ -23,10 +23,11 @@ from typer.testing import CliRunner
 from planner.build import build
 from planner.cli import app
 from planner.errors import InputError, PlannerError
+from planner.highs import _sides
 from planner.load import load
 from planner.schema import Instance
 from planner.solve import Solution, SolverName, solve
-from planner.sweep import Linear, Warm, chunks, processes, run
+from planner.sweep import Linear, Warm, _sides_of, _WarmHiGHS, chunks, processes, run
 from planner.uncertainty import analyse
 from planner.validate import validate
 from tests.conftest import Data, approx, instance, item, write
@@ -321,6 +322,22 @@ def test_a_moved_model_solves_each_probe_as_built_and_by_hand() -> None:
             [r.rhs for r, _ in built.registry.values()], rel=1e-12
         )
     assert linear.warm is not None and linear.warm.warm == len(PROBES)
+
+
+def test_row_sides_read_from_highs_bounds_are_those_of_pulps_rows() -> None:
+    # a moved model's read-back takes each row's constant and sense from the bounds HiGHS was
+    # given, not from PuLP's rows: the same (<=, >= and == rows, zero right-hand sides among
+    # them), but for the sign of a zero, which the slacks ignore
+    path = Path(__file__).resolve().parent.parent / "instances" / "diabetes_lewisham.yaml"
+    problem = build(validate(load(path))).problem
+    first, second = problem.variables()[:2]
+    problem += (first - 2 * second == 0, "equal_zero")  # the bundled plans have no == rows
+    problem += (first + second == 3.5, "equal_some")
+    constants, le = _sides_of(_WarmHiGHS(None)._numbers(problem))
+    expected, expected_le = _sides(problem.toRustModel().list_constraints())
+    assert le == expected_le and 0 < sum(le) < len(le)
+    assert list(constants) == list(expected) and 0.0 in expected and -3.5 in expected
+    assert {c.sense for c in problem.constraints()} == {-1, 0, 1}  # >=, ==, <=
 
 
 def test_a_model_whose_numbers_are_not_affine_is_refused() -> None:
