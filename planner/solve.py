@@ -183,9 +183,9 @@ def solve(
             return Solution(Status.ERROR, solver, None, {}, {}, {}, message)
         if status is Status.TIME_LIMIT:
             objective = fixed
-    variables = model.problem.variables()  # one list of handles, their names read once
+    variables = model.problem.toRustModel().list_variables()  # PuLP's own, without wrappers
     names = [v.name for v in variables]
-    values = {name: float(v.varValue or 0.0) for name, v in zip(names, variables, strict=True)}
+    values = {name: float(v.value or 0.0) for name, v in zip(names, variables, strict=True)}
     flip = -1.0 if solver == "cbc" and model.maximise else 1.0
     have_prices = prices or not choices
     reduced = (

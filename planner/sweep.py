@@ -401,9 +401,9 @@ class Linear:
         self._current = self._base.copy()  # the numbers moved to
         self._written = self._base.copy()  # the numbers in the PuLP model
         self._cut = _cuts(n)
-        self._solver_side = np.zeros(len(self._base), dtype=bool)  # what solving reads back:
-        self._solver_side[: self._cut[4]] = True  # costs, bounds, rows' right-hand sides,
-        self._solver_side[self._cut[5]] = True  # and the objective's constant
+        self._objective = np.zeros(len(self._base), dtype=bool)  # what planner.solve reads of
+        self._objective[: self._cut[0]] = True  # a model HiGHS solved: the objective's costs
+        self._objective[self._cut[5]] = True  # and its constant (values come from HiGHS)
         self._fit(make, scratch, np.array(low, dtype=np.float64), np.array(high, dtype=np.float64))
         if warm is not None and self.refusal is None and not self._model.choices:
             warm.base(self._model)  # where every probe starts, unless the Warm has its base
@@ -513,11 +513,11 @@ class Linear:
             raise PlannerError("this Linear was made without a Warm to solve with")
         backend = self.warm._backend
         model = self._model
-        if backend is not None and not model.choices:
+        if backend is not None and not model.choices:  # HiGHS gets the numbers, and planner
             backend.given = _from_vector(self._numbers, self._current[: self._cut[5] + 1])
+            self._sync(everything=False)  # reads the plan's value from PuLP's objective
         else:
             self._sync(everything=True)  # solved from the PuLP model: all of it moved
-        self._sync(everything=False)  # what the solve reads back: objective, right-hand sides
         return self.warm.solve(model, prices)
 
     @property
@@ -536,10 +536,10 @@ class Linear:
         self._model.instance = instance
 
     def _sync(self, everything: bool) -> None:
-        """Write the moved numbers that PuLP does not hold yet (or only the solver side's)."""
+        """Write the moved numbers that PuLP does not hold yet (or only the objective's)."""
         stale = self._moved[self._current[self._moved] != self._written[self._moved]]
         if not everything:
-            stale = stale[self._solver_side[stale]]
+            stale = stale[self._objective[stale]]
         self._write(stale, self._current[stale])
         self._written[stale] = self._current[stale]
 
