@@ -196,7 +196,7 @@ class FastHiGHS(pulp.HiGHS):
         row_value, row_dual = np.array(solution.row_value), np.array(solution.row_dual)
         del solution
         core = lp.toRustModel()
-        ids = core.used_variable_ids()
+        ids = core.used_variable_ids() if len(col_value) else []  # none: HiGHS gave no values
         if len(ids) != len(col_value):
             raise ValueError(f"HiGHS returned {len(col_value)} columns for {len(ids)} variables")
         for first in range(0, len(ids), CHUNK):  # in chunks: a pair is about 100 bytes
@@ -211,6 +211,8 @@ class FastHiGHS(pulp.HiGHS):
         if handed is not lp:
             constants_, le = _sides(core.list_constraints())
         self._sides = _NO_SIDES
+        if not len(row_value):  # HiGHS gave no row values (its presolve stopped short)
+            constants_, le, row_dual = array("d"), bytearray(), row_value
         constant = np.frombuffer(constants_, dtype=np.float64)
         slack = np.where(constant == 0.0, 0.0, constant) + row_value
         slack = np.where(np.frombuffer(le, dtype=np.bool_), -slack, slack)

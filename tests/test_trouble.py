@@ -386,6 +386,18 @@ def test_highs_reporting_numerical_trouble_is_an_error(
     solve_fails_cleanly(tmp_path, path, "highs", "HiGHS stopped without an answer (Solve error)")
 
 
+def test_highs_handing_back_no_row_values_is_read_as_it_said() -> None:
+    # a cost of 1e30 a unit is past HiGHS's infinity (1e20): HiGHS calls the LP unbounded and
+    # hands back column values but no row values, which FastHiGHS's read-back took for a crash
+    # ("operands could not be broadcast together with shapes (3,) (0,)"); now no row is written
+    data = small_lp()
+    data["interventions"]["a"]["unit_cost"] = 1e30
+    model = planner.build(planner.validate(planner.Document(data=data)))
+    solution = planner.solve(model, "highs")
+    assert (solution.status, solution.has_plan, solution.message) == (Status.UNBOUNDED, False, "")
+    assert [(c.pi, c.slack) for c in model.problem.constraints()] == [(None, None)] * 3
+
+
 def test_the_lp_solves_after_trouble(tmp_path: Path, solver: str) -> None:
     """The known answer once the solver works: £1,000 buys 60 of a (£600) and 20 of b."""
     plan = planner.solve_instance(write(tmp_path, small_lp()), solver=solver)  # type: ignore[arg-type]
