@@ -9,6 +9,7 @@ and held in the registry with its business meaning, so each shadow price can be 
 from __future__ import annotations
 
 import itertools
+import math
 from array import array
 from collections.abc import (
     Callable,
@@ -327,14 +328,21 @@ class Model:
             row = lhs >= rhs
         else:
             row = lhs == rhs
-        constraint = self.problem.addConstraint(row)
+        inner = row._expr  # PuLP's Rust row
+        # PuLP's addConstraint refuses a row with a number that is not finite, checking each
+        # in a Python loop (a third of a row's cost at 1e3 columns); one sum is not finite
+        # exactly when a number is not, or when the sum passes 1e308, where PuLP is left to say
+        if math.isfinite(sum(inner.values(), inner.constant)):
+            constraint = self.problem.toRustModel().add_constraint(inner)
+        else:
+            constraint = self.problem.addConstraint(row)._constr
         # named as PuLP's addConstraint(row, name) names it, which passes every name through
         # str.translate (4 us a row, half its cost); an identifier has none of the characters
         # it replaces, so only another name goes through it
-        constraint.name = name if name.isidentifier() else name.translate(row.trans)
+        constraint.set_name(name if name.isidentifier() else name.translate(row.trans))
         self.registry.add(
             family, key, prefix or family, sense, rule, subject, year, unit, per, float(rhs),
-            constraint.id,
+            constraint.id(),
         )  # fmt: skip
 
     def money(self) -> str:

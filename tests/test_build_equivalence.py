@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pulp
+import pytest
 
 import planner
 from planner.build import Rule, affine
@@ -110,3 +111,29 @@ def test_a_rules_per_reads_back_as_a_float(tmp_path: Path) -> None:
     registry[("extra", ("x",))] = (rule, extra)
     again = registry[("extra", ("x",))][0]
     assert again == rule and type(again.per) is float
+
+
+def test_rows_go_into_pulp_as_its_add_constraint_puts_them(tmp_path: Path) -> None:
+    # Model.add hands a row to PuLP's Rust model itself, checking its numbers are finite with
+    # one sum instead of PuLP's loop over them (the LP files and every output are byte-identical
+    # before and after, checked outside the tests): each row named and placed as registered,
+    # and PuLP's own refusal of a number that is not finite
+    model = built(tmp_path, money())
+    problem = model.problem
+    rows = problem.constraints()
+    registered = [(rule.name, row.id) for rule, row in model.registry.values()]
+    assert registered == [(row.name, i) for i, row in enumerate(rows)]
+
+    first, second = problem.variables()[:2]
+    model.add("extra", ("big",), "<=", "huge but finite", 1e308 * first + 1e308 * second, -1e308,
+              subject="e", year=2021, unit="patient")  # fmt: skip
+    row = problem.constraints()[-1]  # the sum passes 1e308: PuLP checked each number, took it
+    assert (row.name, row.constant, row.sense) == ("extra__big", 1e308, pulp.LpConstraintLE)
+    assert [(v.name, c) for v, c in row.items()] == [(first.name, 1e308), (second.name, 1e308)]
+    for bad in (math.inf, math.nan):
+        with pytest.raises(pulp.PulpError, match="Invalid coefficient value"):
+            model.add("extra", ("bad",), "<=", "not finite", affine([(first, bad)]), 1.0,
+                      subject="e", year=2021, unit="patient")  # fmt: skip
+        with pytest.raises(pulp.PulpError, match="Invalid constraint RHS value"):
+            model.add("extra", ("bad",), "<=", "not finite", 1.0 * first, bad,
+                      subject="e", year=2021, unit="patient")  # fmt: skip
