@@ -145,6 +145,11 @@ class _WarmHiGHS(FastHiGHS):
         self.timeLimit = time_limit
         return self
 
+    def holds(self, numbers: _Numbers) -> bool:
+        """Whether the LP HiGHS holds has the structure of `numbers` (so they can be pushed)."""
+        loaded = self.loaded.get(False)
+        return loaded is not None and numbers.same_structure(loaded.numbers)
+
     def _numbers(self, lp: LpProblem) -> _Numbers:
         """The numbers PuLP would hand HiGHS, read back from a scratch model PuLP loaded."""
         import highspy
@@ -508,16 +513,18 @@ class Linear:
 
     def solve(self, prices: bool = True) -> Solution:
         """The moved model solved by the Warm given at the start (an LP warm from the base
-        basis, its moved numbers handed straight to HiGHS; a MILP cold, as planner solve)."""
+        basis, its moved numbers handed straight to HiGHS; a MILP, or an LP of a structure
+        other than the one HiGHS holds, from PuLP's model, cold, as planner solve)."""
         if self.warm is None:
             raise PlannerError("this Linear was made without a Warm to solve with")
         backend = self.warm._backend
         model = self._model
-        if backend is not None and not model.choices:  # HiGHS gets the numbers, and planner
+        if backend is not None and not model.choices and backend.holds(self._numbers):
+            # pushed into the LP HiGHS holds; planner reads the plan's value from PuLP's objective
             backend.given = _from_vector(self._numbers, self._current[: self._cut[5] + 1])
-            self._sync(everything=False)  # reads the plan's value from PuLP's objective
+            self._sync(everything=False)
         else:
-            self._sync(everything=True)  # solved from the PuLP model: all of it moved
+            self._sync(everything=True)  # solved from PuLP's model: all of it moved
         return self.warm.solve(model, prices)
 
     @property

@@ -324,6 +324,19 @@ def test_a_moved_model_solves_each_probe_as_built_and_by_hand() -> None:
     assert linear.warm is not None and linear.warm.warm == len(PROBES)
 
 
+def test_a_moved_model_on_a_warm_loaded_with_another_structure_solves_as_built() -> None:
+    # the Warm's base is another model (a third item): the moved model cannot be pushed into
+    # what HiGHS holds, so each probe is solved from PuLP's model, which must then hold every
+    # moved number, not only those a warm solve reads back
+    warm = Warm("highs")
+    warm.solve(model_of(two_items(c=item(30, 0.01, max_units=5))))
+    linear = Linear(two_items_at, CENTRE, LOW, HIGH, warm)
+    for x, (_, expected) in zip(PROBE_X, PROBES, strict=True):
+        linear.move(x, Instance.model_validate(two_items(x[0], envelope=x[1], b_cost=x[2])))
+        check(linear.solve(), expected)
+    assert warm.cold == len(PROBES)
+
+
 def test_row_sides_read_from_highs_bounds_are_those_of_pulps_rows() -> None:
     # a moved model's read-back takes each row's constant and sense from the bounds HiGHS was
     # given, not from PuLP's rows: the same (<=, >= and == rows, zero right-hand sides among
