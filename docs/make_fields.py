@@ -31,7 +31,9 @@ instance, `null` removes a field. Unknown fields are errors.
 
 Money is in the instance's `currency`; health gain in its `health_unit`. Names (the keys of
 interventions, outcomes, partners, floors, groups, complements, resources and scenarios) use
-letters, digits and underscores and start with a letter.
+letters, digits and underscores and start with a letter. Every number is smaller than 1e15 in
+size: a solver cannot take larger ones (HiGHS refuses a matrix entry from 1e15 on), so state
+money in thousands or millions where it would reach that.
 """
 
 

@@ -211,7 +211,7 @@ class FastHiGHS(pulp.HiGHS):
         if handed is not lp:
             constants_, le = _sides(core.list_constraints())
         self._sides = _NO_SIDES
-        if not len(row_value):  # HiGHS gave no row values (as for a cost past its infinity)
+        if not len(row_value):  # HiGHS gave no row values (as for a number past what it takes)
             constants_, le, row_dual = array("d"), bytearray(), row_value
         constant = np.frombuffer(constants_, dtype=np.float64)
         slack = np.where(constant == 0.0, 0.0, constant) + row_value

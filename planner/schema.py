@@ -31,13 +31,19 @@ def _no_bool(kind: str) -> BeforeValidator:
     return BeforeValidator(check)
 
 
+# Every number is smaller than this in size: HiGHS refuses a matrix entry from 1e15 on (its
+# large_matrix_value) and takes a cost or bound from 1e20 on as infinite, so a larger number
+# would come back as an unbounded plan or a solver error instead of a problem in the input.
+LARGEST = 1e15
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 Whole = Annotated[int, _no_bool("int_type")]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False), _no_bool("float_type")]
+Money = Annotated[float, Field(ge=0, lt=LARGEST, allow_inf_nan=False), _no_bool("float_type")]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), _no_bool("float_type")]
-Number = Annotated[float, Field(allow_inf_nan=False), _no_bool("float_type")]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), _no_bool("float_type")]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False), _no_bool("float_type")]
+Number = Annotated[
+    float, Field(gt=-LARGEST, lt=LARGEST, allow_inf_nan=False), _no_bool("float_type")
+]
+NonNegative = Annotated[float, Field(ge=0, lt=LARGEST, allow_inf_nan=False), _no_bool("float_type")]
+Positive = Annotated[float, Field(gt=0, lt=LARGEST, allow_inf_nan=False), _no_bool("float_type")]
 CURRENCY_SYMBOL = {"GBP": "£", "USD": "$", "EUR": "€"}
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from planner import distributions
 from planner.errors import FieldPath, InputError, Problem
 from planner.load import Document
-from planner.schema import Instance, Intervention, SupplyOption
+from planner.schema import LARGEST, Instance, Intervention, SupplyOption
 
 Check = Callable[[Instance, Document], list[Problem]]
 
@@ -129,6 +129,13 @@ def _schema_problem(document: Document, path: FieldPath, error: Any) -> Problem:
             path, "is missing", f"add it: {what}" + (f" ({unit})" if unit else "")
         )
     shown = _shown(given)
+    if kind in ("greater_than", "less_than") and abs(ctx.get("gt", ctx.get("lt", 0))) == LARGEST:
+        return document.problem(
+            path,
+            f"must be smaller than {LARGEST:g} in size (got {shown})",
+            "a solver cannot take numbers this large: check for extra digits, or state money "
+            "in thousands or millions (and every amount with it)",
+        )
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         limit = ctx.get("ge", ctx.get("gt", ctx.get("le", ctx.get("lt"))))
         words = {

@@ -387,12 +387,13 @@ def test_highs_reporting_numerical_trouble_is_an_error(
 
 
 def test_highs_handing_back_no_row_values_is_read_as_it_said() -> None:
-    # a cost of 1e30 a unit is past HiGHS's infinity (1e20): HiGHS calls the LP unbounded and
-    # hands back column values but no row values, which FastHiGHS's read-back took for a crash
-    # ("operands could not be broadcast together with shapes (3,) (0,)"); now no row is written
-    data = small_lp()
-    data["interventions"]["a"]["unit_cost"] = 1e30
-    model = planner.build(planner.validate(planner.Document(data=data)))
+    # a price of 1e30 a unit in the envelope's row (validation refuses such a number; here it
+    # is put into the model) is past what HiGHS takes: it calls the LP unbounded and hands back
+    # column values but no row values, which FastHiGHS's read-back took for a crash ("operands
+    # could not be broadcast together with shapes (3,) (0,)"); now no row is written
+    model = planner.build(planner.validate(planner.Document(data=small_lp())))
+    _, envelope = model.registry[("envelope", (2021,))]
+    envelope.set_coefficient(model.problem.variables()[0], 1e30)
     solution = planner.solve(model, "highs")
     assert (solution.status, solution.has_plan, solution.message) == (Status.UNBOUNDED, False, "")
     assert [(c.pi, c.slack) for c in model.problem.constraints()] == [(None, None)] * 3

@@ -556,6 +556,32 @@ def test_negative_cost(check: Check) -> None:
     )
 
 
+def test_numbers_a_solver_cannot_take_are_refused(check: Check) -> None:
+    # from 1e15 on, HiGHS refuses a matrix entry and CBC's numbers go wrong: such a number came
+    # back as an unbounded plan or a solver error, not as a problem in the input
+    error = check(
+        "interventions:\n"
+        "  a:\n"
+        "    name: A\n"
+        "    unit: patient\n"
+        "    unit_cost: 1.0e+30\n"
+        "    health_gain: -2.5e+15\n"
+        "    max_units: 1000000000000000\n"
+    )
+    fix = (
+        "    fix: a solver cannot take numbers this large: check for extra digits, or state "
+        "money in thousands or millions (and every amount with it)"
+    )
+    assert shown(error) == [
+        f"instance.yaml:9: interventions.a.unit_cost: must be smaller than 1e+15 in size "
+        f"(got 1e+30)\n{fix}",
+        f"instance.yaml:10: interventions.a.health_gain: must be smaller than 1e+15 in size "
+        f"(got -2500000000000000.0)\n{fix}",
+        f"instance.yaml:11: interventions.a.max_units: must be smaller than 1e+15 in size "
+        f"(got 1000000000000000)\n{fix}",
+    ]
+
+
 @pytest.mark.parametrize(
     ("line", "where", "limit", "got"),
     [
